@@ -1,0 +1,1 @@
+"""FlowBuilder scheduler: turns due workflow schedules into executions and SQS messages."""

@@ -1,0 +1,111 @@
+"""Settings read once per container from the environment, failing fast with the variable's name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_host: str | None
+    db_port: int
+    db_name: str
+    db_user: str
+    db_password: str | None
+    db_ssl_mode: str
+    sqs_url: str
+    region: str
+    use_db_secrets: bool
+    db_secret_id: str
+    redrive_after_seconds: int
+    batch_size: int
+    timeout_margin_ms: int
+    send_concurrency: int
+    db_connect_timeout: int
+    log_level: str
+
+    @property
+    def fifo(self) -> bool:
+        return self.sqs_url.endswith(".fifo")
+
+
+def _text(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    value = env.get(name, "").strip()
+    return value or default
+
+
+def _required(env: Mapping[str, str], name: str, hint: str) -> str:
+    value = _text(env, name)
+    if value is None:
+        raise ConfigError(f"{name} is not set: {hint}")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number: set it between {low} and {high}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} is out of range: set it between {low} and {high}")
+    return value
+
+
+def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean: set it to true or false")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _text(env, name, default)
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not valid: use one of {', '.join(choices)}")
+    return value
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Parse the environment; every default is the one the original README documents."""
+    use_db_secrets = _boolean(env, "USE_DB_SECRETS", False)
+    sqs_url = _required(env, "SQS_URL", "set it to the URL of the workflow queue")
+    if not sqs_url.startswith(("http://", "https://")):
+        raise ConfigError(f"SQS_URL={sqs_url!r} is not a queue URL: use https://sqs.<region>.amazonaws.com/<account>/<queue>")
+    db_secret_id = _text(env, "DB_SECRET_ID", "flow-builder/db")
+    if not use_db_secrets:
+        # With secrets on, host and password may come from the secret instead.
+        _required(env, "DB_HOST", "set it to the PostgreSQL host, or USE_DB_SECRETS=true with DB_SECRET_ID")
+        _required(env, "DB_PASSWORD", "set it to the database password, or USE_DB_SECRETS=true with DB_SECRET_ID")
+    return Settings(
+        db_host=_text(env, "DB_HOST"),
+        db_port=_integer(env, "DB_PORT", 5432, 1, 65535),
+        db_name=_text(env, "DB_NAME", "flow-builder"),
+        db_user=_text(env, "DB_USER", "root"),
+        db_password=_text(env, "DB_PASSWORD"),
+        db_ssl_mode=_choice(env, "DB_SSL_MODE", "require", SSL_MODES),
+        sqs_url=sqs_url,
+        region=_text(env, "CUSTOM_AWS_REGION", "us-east-1"),
+        use_db_secrets=use_db_secrets,
+        db_secret_id=db_secret_id,
+        redrive_after_seconds=_integer(env, "REDRIVE_AFTER_SECONDS", 60, 1, 86400),
+        batch_size=_integer(env, "BATCH_SIZE", 500, 1, 10000),
+        timeout_margin_ms=_integer(env, "TIMEOUT_MARGIN_MS", 10000, 0, 900000),
+        send_concurrency=_integer(env, "SEND_CONCURRENCY", 8, 1, 64),
+        db_connect_timeout=_integer(env, "DB_CONNECT_TIMEOUT", 5, 1, 60),
+        log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+    )

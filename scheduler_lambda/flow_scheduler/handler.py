@@ -1,0 +1,69 @@
+"""Lambda entry point: `flow_scheduler.handler.lambda_handler`, invoked by an EventBridge rule."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from functools import cache
+
+import boto3
+from botocore.config import Config
+
+from . import logs
+from .config import ConfigError, load_settings
+from .credentials import connection_params
+from .db import Database, DatabaseUnavailable
+from .logs import log
+from .sqs import Sender
+from .tick import Tick
+
+# Outside Lambda (the CLI, tests) there is no deadline: allow a long tick.
+_NO_DEADLINE_MS = 15 * 60 * 1000
+
+
+@cache
+def _tick() -> tuple[Tick, int]:
+    """Built once per container: settings, boto3 clients, the database connection.
+    A failure is not cached, so a fixed setting takes effect on the next invocation."""
+    settings = load_settings(os.environ)
+    logs.configure(settings.log_level)
+    # boto3 reads AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_SQS, ...) itself: set locally, unset on AWS.
+    aws = Config(
+        region_name=settings.region,
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=3,
+        read_timeout=10,
+        max_pool_connections=settings.send_concurrency,
+    )
+    secrets = boto3.client("secretsmanager", config=aws) if settings.use_db_secrets else None
+    database = Database(
+        lambda: connection_params(settings, secrets),
+        connect_timeout=settings.db_connect_timeout,
+        ssl_mode=settings.db_ssl_mode,
+    )
+    sender = Sender(boto3.client("sqs", config=aws), settings.sqs_url, settings.send_concurrency)
+    return Tick(database, sender, settings.batch_size, settings.redrive_after_seconds), settings.timeout_margin_ms
+
+
+def lambda_handler(event, context):
+    try:
+        tick, margin_ms = _tick()
+    except ConfigError as err:
+        logs.configure()
+        log("config_error", logging.ERROR, error=str(err))
+        raise ConfigError(str(err)) from None
+    remaining = context.get_remaining_time_in_millis if context is not None else _no_deadline()
+    try:
+        summary = tick.run(has_time=lambda: remaining() > margin_ms)
+    except (DatabaseUnavailable, ConfigError) as err:
+        log("tick_failed", logging.ERROR, error=str(err))
+        raise type(err)(str(err)) from None
+    result = summary.as_dict()
+    log("tick", **result)
+    return result
+
+
+def _no_deadline():
+    deadline = time.monotonic() + _NO_DEADLINE_MS / 1000
+    return lambda: int((deadline - time.monotonic()) * 1000)

@@ -1,0 +1,60 @@
+"""What a claimed batch becomes: executions to create, next runs to set, schedules to flag. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterator, Sequence, TypeVar
+from uuid import UUID
+
+from .schedule import ScheduleError, next_after, parse, zone
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A workflow row locked by the claim query."""
+
+    id: UUID
+    user_id: UUID
+    cron: str
+    timezone: str
+    next_run_at: datetime | None  # the due occurrence; None when the schedule is new
+    now: datetime  # the database's clock for this batch
+
+
+@dataclass
+class Plan:
+    executions: list[tuple[UUID, UUID, datetime]] = field(default_factory=list)  # workflow, user, scheduled_for
+    advances: list[tuple[UUID, datetime]] = field(default_factory=list)  # workflow, next_run_at
+    flags: list[tuple[UUID, str]] = field(default_factory=list)  # workflow, reason
+    invalid: int = 0  # flagged because cron or timezone does not parse
+    ended: int = 0  # flagged because the schedule has no later occurrence
+
+
+def plan(rows: Sequence[Claimed]) -> Plan:
+    """One execution per due occurrence; next_run_at jumps to the first occurrence after now,
+    so the runs missed while the scheduler was down collapse into this one."""
+    result = Plan()
+    for row in rows:
+        try:
+            zone(row.timezone)  # a rate ignores the timezone, but a bad one is still the owner's to fix
+            following = next_after(parse(row.cron), row.timezone, row.now, anchor=row.next_run_at)
+        except ScheduleError as err:
+            result.flags.append((row.id, str(err)))
+            result.invalid += 1
+            continue
+        if row.next_run_at is not None:
+            result.executions.append((row.id, row.user_id, row.next_run_at))
+        if following is None:
+            result.flags.append((row.id, f"'{row.cron}' has no occurrence after {row.now.isoformat()}"))
+            result.ended += 1
+        else:
+            result.advances.append((row.id, following))
+    return result
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,78 @@
+-- Every query the scheduler runs. Loaded by sql.py; parameters are always bound, never formatted in.
+-- A batch is claimed, planned and advanced in ONE transaction, so a failure commits nothing partial.
+
+-- name: claim_due
+-- Uses workflows_due_idx; SKIP LOCKED lets overlapping invocations share the work without waiting.
+SELECT id, user_id, cron, timezone, next_run_at, now() AS now
+FROM workflows
+WHERE status = 'published' AND cron IS NOT NULL AND schedule_error IS NULL
+  AND next_run_at <= now()
+ORDER BY next_run_at
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED;
+
+-- name: claim_unscheduled
+-- Published schedules with no next_run_at yet (uses workflows_unscheduled_idx).
+SELECT id, user_id, cron, timezone, next_run_at, now() AS now
+FROM workflows
+WHERE status = 'published' AND cron IS NOT NULL AND schedule_error IS NULL
+  AND next_run_at IS NULL
+ORDER BY created_at
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED;
+
+-- name: insert_executions
+-- The unique occurrence key makes a second execution for the same occurrence impossible.
+INSERT INTO workflow_executions (workflow_id, user_id, trigger, scheduled_for, send_attempts, last_attempt_at)
+VALUES %s
+ON CONFLICT ON CONSTRAINT workflow_executions_occurrence_key DO NOTHING
+RETURNING id, workflow_id, user_id, scheduled_for;
+
+-- name: insert_executions_row
+(%s::uuid, %s::uuid, 'scheduled', %s::timestamptz, 1, now())
+
+-- name: advance
+UPDATE workflows AS w
+SET next_run_at = v.next_run_at, updated_at = now()
+FROM (VALUES %s) AS v (id, next_run_at)
+WHERE w.id = v.id;
+
+-- name: advance_row
+(%s::uuid, %s::timestamptz)
+
+-- name: flag
+-- A schedule that cannot be used is set aside with its reason and skipped from then on.
+UPDATE workflows AS w
+SET schedule_error = v.reason, updated_at = now()
+FROM (VALUES %s) AS v (id, reason)
+WHERE w.id = v.id;
+
+-- name: flag_row
+(%s::uuid, %s::text)
+
+-- name: lease_stale
+-- Pending scheduled executions whose last send attempt is older than the redrive delay; the
+-- lease (last_attempt_at) keeps an overlapping invocation from re-sending them at the same time.
+UPDATE workflow_executions AS e
+SET send_attempts = e.send_attempts + 1, last_attempt_at = now()
+FROM (
+    SELECT id
+    FROM workflow_executions
+    WHERE status = 'pending' AND trigger = 'scheduled'
+      AND last_attempt_at <= now() - make_interval(secs => %(redrive_after)s)
+    ORDER BY last_attempt_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+) AS stale
+WHERE e.id = stale.id
+RETURNING e.id, e.workflow_id, e.user_id, e.scheduled_for;
+
+-- name: mark_queued
+-- Only a pending row moves: a worker may already have taken the execution further.
+UPDATE workflow_executions AS e
+SET status = 'queued', queued_at = v.queued_at
+FROM (VALUES %s) AS v (id, queued_at)
+WHERE e.id = v.id AND e.status = 'pending';
+
+-- name: mark_queued_row
+(%s::uuid, %s::timestamptz)

@@ -1,0 +1,153 @@
+"""One scheduler invocation: re-send what SQS never accepted, then claim and enqueue due workflows.
+
+Each batch is claimed, turned into executions and advanced in one transaction
+(commit before send), so a crash at any point leaves either nothing or pending
+executions that the next tick re-sends: executions are exactly once per
+occurrence, messages at least once (FIFO queues deduplicate re-sends).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+from psycopg2.extras import execute_values
+
+from .db import Database
+from .logs import log
+from .messages import Execution
+from .plan import Claimed, Plan, plan
+from .sql import query
+from .sqs import Sender
+
+
+@dataclass
+class Summary:
+    claimed: int = 0  # due occurrences claimed (one execution each)
+    enqueued: int = 0  # messages SQS accepted, re-sends included
+    redriven: int = 0  # pending executions picked up again for sending
+    failed: int = 0  # sends that failed; those executions stay pending for the redrive
+    invalid: int = 0  # schedules flagged because cron or timezone does not parse
+    ended: int = 0  # schedules flagged because they have no later occurrence
+    initialised: int = 0  # published schedules given their first next_run_at
+    batches: int = 0
+    stopped_early: bool = False  # out of time or SQS unreachable: the rest waits for the next tick
+    duration_ms: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class Tick:
+    def __init__(self, db: Database, sender: Sender, batch_size: int, redrive_after_seconds: int):
+        self._db = db
+        self._sender = sender
+        self._batch_size = batch_size
+        self._redrive_after = redrive_after_seconds
+
+    def run(self, has_time: Callable[[], bool]) -> Summary:
+        started = time.monotonic()
+        summary = Summary()
+        phases = (self._redrive, self._initialise, self._enqueue_due)
+        for phase in phases:
+            while True:
+                if not has_time():
+                    summary.stopped_early = True
+                    break
+                full, reachable = phase(summary)
+                summary.batches += 1
+                if not reachable:
+                    summary.stopped_early = True
+                if not full or not reachable:
+                    break
+            if summary.stopped_early:
+                break
+        summary.duration_ms = round((time.monotonic() - started) * 1000)
+        return summary
+
+    def _redrive(self, summary: Summary) -> tuple[bool, bool]:
+        params = {"redrive_after": self._redrive_after, "limit": self._batch_size}
+        leased = self._db.transaction(lambda cur: _fetch_executions(cur, query("lease_stale"), params))
+        summary.redriven += len(leased)
+        if leased:
+            log("redrive", logging.WARNING, executions=len(leased))
+        return len(leased) == self._batch_size, self._deliver(leased, summary)
+
+    def _initialise(self, summary: Summary) -> tuple[bool, bool]:
+        claimed, result, _ = self._db.transaction(lambda cur: self._claim_and_apply(cur, "claim_unscheduled"))
+        summary.initialised += len(result.advances)
+        self._count_flags(result, summary)
+        return claimed == self._batch_size, True
+
+    def _enqueue_due(self, summary: Summary) -> tuple[bool, bool]:
+        claimed, result, created = self._db.transaction(lambda cur: self._claim_and_apply(cur, "claim_due"))
+        summary.claimed += len(created)
+        self._count_flags(result, summary)
+        return claimed == self._batch_size, self._deliver(created, summary)
+
+    def _claim_and_apply(self, cur, claim: str) -> tuple[int, Plan, list[Execution]]:
+        """Lock a batch, then create its executions, advance and flag it, all in the caller's transaction."""
+        cur.execute(query(claim), {"limit": self._batch_size})
+        rows = [Claimed(*row) for row in cur.fetchall()]
+        result = plan(rows)
+        created = []
+        if result.executions:
+            created = [
+                Execution(*row)
+                for row in execute_values(
+                    cur,
+                    query("insert_executions"),
+                    result.executions,
+                    template=query("insert_executions_row"),
+                    page_size=len(result.executions),
+                    fetch=True,
+                )
+            ]
+        if result.advances:
+            execute_values(cur, query("advance"), result.advances, template=query("advance_row"), page_size=len(result.advances))
+        if result.flags:
+            execute_values(cur, query("flag"), result.flags, template=query("flag_row"))
+        return len(rows), result, created
+
+    def _count_flags(self, result: Plan, summary: Summary) -> None:
+        summary.invalid += result.invalid
+        summary.ended += result.ended
+        for workflow_id, reason in result.flags:
+            log("schedule_flagged", logging.WARNING, workflow_id=workflow_id, reason=reason)
+
+    def _deliver(self, executions: list[Execution], summary: Summary) -> bool:
+        """Send, then mark what SQS accepted as queued. Returns False when SQS could not be reached."""
+        if not executions:
+            return True
+        outcome = self._sender.send(executions)
+        if outcome.accepted:
+            rows = list(outcome.accepted.items())
+            self._db.transaction(
+                lambda cur: execute_values(
+                    cur, query("mark_queued"), rows, template=query("mark_queued_row"), page_size=len(rows)
+                )
+            )
+        summary.enqueued += len(outcome.accepted)
+        summary.failed += len(outcome.failed)
+        if outcome.unreachable:
+            # One line for an outage, not one per execution; the redrive will name any that stay stuck.
+            reason = next(iter(outcome.failed.values()))
+            log("sqs_unreachable", logging.ERROR, pending=len(outcome.failed), reason=reason)
+            return False
+        by_id = {execution.id: execution for execution in executions}
+        for execution_id, reason in outcome.failed.items():
+            log(
+                "send_failed",
+                logging.ERROR,
+                execution_id=execution_id,
+                workflow_id=by_id[execution_id].workflow_id,
+                reason=reason,
+            )
+        return True
+
+
+def _fetch_executions(cur, sql: str, params: dict) -> list[Execution]:
+    cur.execute(sql, params)
+    return [Execution(*row) for row in cur.fetchall()]

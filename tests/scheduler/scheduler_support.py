@@ -1,0 +1,53 @@
+"""Helpers shared by the scheduler tests: invoke the handler, seed workflows, read rows and messages."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import psycopg2.extras
+
+from flow_scheduler import handler
+
+
+def invoke(context=None) -> dict:
+    return handler.lambda_handler({"source": "aws.events"}, context)
+
+
+def add_workflows(db, count, *, cron="*/5 * * * *", tz="UTC", status="published", due_by=timedelta(minutes=1), name="wf"):
+    """Insert `count` workflows whose next_run_at is `due_by` in the past (negative: in the future)."""
+    with db.cursor() as cur:
+        rows = psycopg2.extras.execute_values(
+            cur,
+            "INSERT INTO workflows (user_id, name, status, cron, timezone, next_run_at) VALUES %s RETURNING id",
+            [(uuid.uuid4(), f"{name}-{i}", status, cron, tz, datetime.now(timezone.utc) - due_by) for i in range(count)],
+            template="(%s, %s, %s, %s, %s, %s)",
+            fetch=True,
+        )
+    return [row[0] for row in rows]
+
+
+def executions(db) -> list[dict]:
+    with db.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        cur.execute("SELECT * FROM workflow_executions ORDER BY created_at")
+        return list(cur.fetchall())
+
+
+def drain(sqs, url, *, attributes=False) -> list[dict]:
+    """Receive every message on the queue (and delete it), returning bodies (and attributes)."""
+    found, empty_polls = [], 0
+    while empty_polls < 2:
+        reply = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"] if attributes else []
+        )
+        messages = reply.get("Messages", [])
+        if not messages:
+            empty_polls += 1
+            continue
+        for message in messages:
+            found.append({"body": json.loads(message["Body"]), "attributes": message.get("Attributes", {})})
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        )
+    return found
