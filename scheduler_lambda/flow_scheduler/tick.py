@@ -47,6 +47,9 @@ class Tick:
         self._batch_size = batch_size
         self._redrive_after = redrive_after_seconds
 
+    def close(self) -> None:
+        self._db.close()
+
     def run(self, has_time: Callable[[], bool]) -> Summary:
         started = time.monotonic()
         summary = Summary()

@@ -55,6 +55,13 @@ def scheduler_env(monkeypatch, postgres, aws_env, queue):
         "REDRIVE_AFTER_SECONDS": "60",
     }.items():
         monkeypatch.setenv(name, value)
-    handler._tick.cache_clear()  # a new "container" per test: settings are read once per container
+    _new_container()  # settings are read once per container: each test gets a fresh one
     yield monkeypatch
+    _new_container()
+
+
+def _new_container():
+    if handler._tick.cache_info().currsize:
+        tick, _ = handler._tick()
+        tick.close()
     handler._tick.cache_clear()

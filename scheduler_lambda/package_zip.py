@@ -1,0 +1,121 @@
+"""Build the scheduler's Lambda zip: the `flow_scheduler` package plus the pinned requirements.
+
+The same code the image carries, for emulators that run zip functions:
+- default: dependencies for this interpreter (MiniStack runs zip Lambdas with the host Python);
+- --platform manylinux2014_x86_64|manylinux2014_aarch64: dependencies for the real Lambda
+  runtime (python3.12), as LocalStack Community needs.
+
+Dependencies are cached per hash of requirements.txt and target, so a rebuild is quick, and the
+zip is byte-for-byte reproducible, so the provisioning sees unchanged code as unchanged.
+
+    python scheduler_lambda/package_zip.py [--platform P] [--output PATH]
+"""
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+REQUIREMENTS = HERE / "requirements.txt"
+PACKAGE = HERE / "flow_scheduler"
+PLATFORMS = ("manylinux2014_x86_64", "manylinux2014_aarch64")
+LAMBDA_PYTHON = "3.12"
+# Fixed entry time (the zip format starts in 1980) so equal inputs give equal bytes.
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+_SKIP_DIRS = {"__pycache__"}
+_SKIP_SUFFIXES = (".pyc", ".pyo")
+
+
+class BuildError(RuntimeError):
+    """The zip could not be built; the message names the step and what to do."""
+
+
+def target_name(platform: str | None) -> str:
+    return platform or f"host-py{sys.version_info.major}{sys.version_info.minor}"
+
+
+def default_output(platform: str | None) -> Path:
+    return REPO / ".stack" / "build" / f"flow-builder-scheduler-{target_name(platform)}.zip"
+
+
+def install_dependencies(platform: str | None, cache_root: Path) -> Path:
+    """Install requirements.txt into a cached folder keyed by its content and the target; return it."""
+    key = hashlib.sha256(REQUIREMENTS.read_bytes() + target_name(platform).encode()).hexdigest()[:16]
+    target = cache_root / f"deps-{target_name(platform)}-{key}"
+    done = target / ".complete"
+    if done.exists():
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+        "--target", str(target), "-r", str(REQUIREMENTS),
+    ]  # fmt: skip
+    if platform:
+        command += ["--platform", platform, "--python-version", LAMBDA_PYTHON, "--only-binary=:all:", "--implementation", "cp"]
+    print(f"package_zip: installing {REQUIREMENTS.name} for {target_name(platform)} (cached for next time)", flush=True)
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        shutil.rmtree(target, ignore_errors=True)
+        detail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise BuildError(
+            f"pip could not install {REQUIREMENTS} for {target_name(platform)}: {detail}; "
+            f"check the network or registry (pip config) and retry"
+        )
+    done.touch()
+    return target
+
+
+def _files(root: Path, prefix: str = "") -> list[tuple[str, Path]]:
+    entries = []
+    for path in root.rglob("*"):
+        relative = path.relative_to(root)
+        if path.is_dir() or _SKIP_DIRS & set(relative.parts) or path.suffix in _SKIP_SUFFIXES or path.name == ".complete":
+            continue
+        entries.append((prefix + relative.as_posix(), path))
+    return entries
+
+
+def write_zip(output: Path, dependencies: Path) -> None:
+    entries = _files(dependencies) + _files(PACKAGE, "flow_scheduler/")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, path in sorted(entries):
+            info = zipfile.ZipInfo(name, _EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            # Keep the executable bit (some wheels ship helper binaries); everything readable.
+            info.external_attr = (0o755 if path.stat().st_mode & 0o111 else 0o644) << 16
+            archive.writestr(info, path.read_bytes())
+    partial.replace(output)
+
+
+def build(platform: str | None = None, output: Path | None = None) -> Path:
+    if platform is not None and platform not in PLATFORMS:
+        raise BuildError(f"--platform {platform!r} is not supported: use one of {', '.join(PLATFORMS)}")
+    output = Path(output) if output else default_output(platform)
+    dependencies = install_dependencies(platform, output.parent / "cache")
+    write_zip(output, dependencies)
+    return output
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--platform", choices=PLATFORMS, help="build for the Lambda runtime (python3.12) on this platform")
+    parser.add_argument("--output", type=Path, help="zip path (default: .stack/build/flow-builder-scheduler-<target>.zip)")
+    args = parser.parse_args(argv)
+    try:
+        output = build(args.platform, args.output)
+    except BuildError as err:
+        print(f"package_zip: {err}", file=sys.stderr)
+        return 1
+    print(f"package_zip: wrote {output} ({output.stat().st_size // 1024} KiB)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
