@@ -56,7 +56,15 @@ def install_dependencies(platform: str | None, cache_root: Path) -> Path:
         "--target", str(target), "-r", str(REQUIREMENTS),
     ]  # fmt: skip
     if platform:
-        command += ["--platform", platform, "--python-version", LAMBDA_PYTHON, "--only-binary=:all:", "--implementation", "cp"]
+        command += [
+            "--platform",
+            platform,
+            "--python-version",
+            LAMBDA_PYTHON,
+            "--only-binary=:all:",
+            "--implementation",
+            "cp",
+        ]
     print(f"package_zip: installing {REQUIREMENTS.name} for {target_name(platform)} (cached for next time)", flush=True)
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -74,7 +82,12 @@ def _files(root: Path, prefix: str = "") -> list[tuple[str, Path]]:
     entries = []
     for path in root.rglob("*"):
         relative = path.relative_to(root)
-        if path.is_dir() or _SKIP_DIRS & set(relative.parts) or path.suffix in _SKIP_SUFFIXES or path.name == ".complete":
+        if (
+            path.is_dir()
+            or _SKIP_DIRS & set(relative.parts)
+            or path.suffix in _SKIP_SUFFIXES
+            or path.name == ".complete"
+        ):
             continue
         entries.append((prefix + relative.as_posix(), path))
     return entries
@@ -105,8 +118,12 @@ def build(platform: str | None = None, output: Path | None = None) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--platform", choices=PLATFORMS, help="build for the Lambda runtime (python3.12) on this platform")
-    parser.add_argument("--output", type=Path, help="zip path (default: .stack/build/flow-builder-scheduler-<target>.zip)")
+    parser.add_argument(
+        "--platform", choices=PLATFORMS, help="build for the Lambda runtime (python3.12) on this platform"
+    )
+    parser.add_argument(
+        "--output", type=Path, help="zip path (default: .stack/build/flow-builder-scheduler-<target>.zip)"
+    )
     args = parser.parse_args(argv)
     try:
         output = build(args.platform, args.output)

@@ -1,0 +1,108 @@
+# FlowBuilder scheduler: one entry point for the local stack, the tests and the image.
+# STACK=docker|embedded forces a stack; otherwise .env's STACK, then the stack `make up` last
+# started, then docker if a Docker engine answers, else embedded.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+STACK_FILE := .stack/kind
+
+STACK ?= $(or $(shell sed -n 's/^STACK=//p' .env 2>/dev/null | tail -n 1),$(shell cat $(STACK_FILE) 2>/dev/null),$(shell timeout 10 docker info >/dev/null 2>&1 && echo docker || echo embedded))
+ifeq ($(filter $(STACK),docker embedded),)
+$(error STACK=$(STACK) is not valid: use STACK=docker or STACK=embedded)
+endif
+
+.PHONY: help venv up down clean test e2e bench invoke logs queue psql status build push
+
+help: ## list the commands
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo "  stack: $(STACK) (STACK=docker|embedded to choose)"
+
+venv: $(STAMP) ## create .venv and install the project with its dev tools
+
+$(STAMP): pyproject.toml
+	@command -v python3 >/dev/null || { echo "error: python3 not found: install Python 3.11+ and retry" >&2; exit 1; }
+	@if [ ! -x $(PY) ]; then \
+		echo "creating $(VENV)"; \
+		python3 -m venv $(VENV) || { rm -rf $(VENV); echo "error: python3 -m venv failed: install the venv module (Debian/Ubuntu: apt-get install python3-venv) and retry" >&2; exit 1; }; \
+	fi
+	@echo "installing the project and its dev tools into $(VENV) (pip install -e '.[dev]')"
+	@$(PY) -m pip install --disable-pip-version-check --progress-bar on -e '.[dev]' || { echo "error: pip could not install the dev dependencies: check your network or package registry (pip config list) and run make again" >&2; exit 1; }
+	@touch $@
+
+.env:
+	cp .env.example .env
+	@echo "created .env from .env.example (edit it to change ports and settings)"
+
+up: $(STAMP) .env ## start the stack (docker or embedded), provision it, print what runs where
+ifeq ($(STACK),docker)
+	docker compose up -d --wait
+	@mkdir -p .stack && echo docker > $(STACK_FILE)
+	@$(PY) -m embedded status --aws-only
+else
+	@mkdir -p .stack && echo embedded > $(STACK_FILE)
+	@$(PY) -m embedded up
+endif
+
+down: ## stop the stack, keep its data
+ifeq ($(STACK),docker)
+	docker compose down
+else
+	@$(PY) -m embedded down
+endif
+
+clean: ## stop the stack and delete its data
+ifeq ($(STACK),docker)
+	docker compose down --volumes
+	rm -rf .stack
+else
+	@$(PY) -m embedded clean
+endif
+
+test: $(STAMP) ## every test that needs no running stack (starts its own Postgres and emulator)
+	$(PY) -m pytest tests --ignore=tests/e2e
+
+e2e: $(STAMP) ## end-to-end tests against the stack `make up` started
+	$(PY) -m pytest tests/e2e -m e2e
+
+bench: $(STAMP) ## the benchmark: table on screen, bench/results.json and .png
+	$(PY) -m bench
+
+invoke: $(STAMP) ## invoke the scheduler Lambda through the emulator, print its summary
+	@$(PY) -m embedded invoke
+
+logs: $(STAMP) ## the function's logs and the stack's own
+ifeq ($(STACK),docker)
+	@$(PY) -m embedded logs --aws-only
+	docker compose logs --tail 40
+else
+	@$(PY) -m embedded logs
+endif
+
+queue: $(STAMP) ## peek at the queue and its DLQ (messages are not consumed)
+	@$(PY) -m embedded queue
+
+psql: $(STAMP) ## SQL shell on the stack's database
+ifeq ($(STACK),docker)
+	docker compose exec postgres sh -c 'psql -U "$$POSTGRES_USER" -d "$$POSTGRES_DB"'
+else
+	@$(PY) -m embedded psql
+endif
+
+status: $(STAMP) ## health of each part
+ifeq ($(STACK),docker)
+	docker compose ps
+	@$(PY) -m embedded status --aws-only
+else
+	@$(PY) -m embedded status
+endif
+
+build: ## docker build of the Lambda image
+	docker build -t flow-builder-scheduler -f scheduler_lambda/Dockerfile .
+
+push: ## build, push to ECR and point the function at the image
+	scheduler_lambda/build_and_push.sh

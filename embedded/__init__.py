@@ -1,0 +1,1 @@
+"""The embedded local stack: PostgreSQL from the pgserver wheel and the MiniStack emulator, no Docker."""

@@ -1,0 +1,195 @@
+"""`python -m embedded up|down|clean|status|invoke|logs|queue|psql`: the local stack without Docker.
+
+The Makefile calls these; `invoke`, `queue`, `logs --aws-only` and `status --aws-only` only talk to the
+emulator's API, so they serve the docker stack as well.
+"""
+
+import argparse
+import base64
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from embedded import envfile
+from embedded.stack import (
+    DLQ,
+    FUNCTION,
+    QUEUE,
+    REPO,
+    Stack,
+    StackError,
+    aws_clients,
+    aws_status,
+)
+
+NEXT_STEPS = """\
+next:
+  make invoke       invoke the scheduler now and print its summary
+  make queue        peek at the messages it sent (not consumed)
+  make logs         the function's logs and the stack's own
+  make psql         SQL shell on the database
+  make e2e          end-to-end tests against this stack
+  make down         stop it (data kept); make clean also deletes it
+  AWS_ENDPOINT_URL={endpoint} .venv/bin/awslocal sqs receive-message --queue-url {queue_url}"""
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def print_table(parts) -> None:
+    rows = [("part", "where", "state")] + [(p.name, p.where, p.state) for p in parts]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    for name, where, state in rows:
+        print(f"  {name:<{widths[0]}}  {where:<{widths[1]}}  {state}")
+
+
+def cmd_up(settings, args) -> int:
+    started, stack = time.monotonic(), Stack(settings)
+    stack.up(say)
+    say(f"stack ready in {time.monotonic() - started:.0f}s")
+    print()
+    print_table(stack.status())
+    print()
+    (sqs,) = aws_clients(settings, "sqs")
+    print(
+        NEXT_STEPS.format(
+            endpoint=settings["AWS_ENDPOINT_URL"], queue_url=sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+        )
+    )
+    return 0
+
+
+def cmd_down(settings, args) -> int:
+    Stack(settings).down(say)
+    return 0
+
+
+def cmd_clean(settings, args) -> int:
+    stack = Stack(settings)
+    stack.down(say)
+    shutil.rmtree(stack.state_dir, ignore_errors=True)
+    say(f"deleted {stack.state_dir} (database, emulator state, build cache)")
+    return 0
+
+
+def cmd_status(settings, args) -> int:
+    parts = aws_status(settings) if args.aws_only else Stack(settings).status()
+    print_table(parts)
+    return 0 if all(p.ok for p in parts) else 1
+
+
+def cmd_invoke(settings, args) -> int:
+    (lam,) = aws_clients(settings, "lambda")
+    response = lam.invoke(FunctionName=FUNCTION, Payload=json.dumps({"source": "make invoke"}).encode(), LogType="Tail")
+    payload = response["Payload"].read().decode() or "null"
+    if response.get("FunctionError"):
+        print(f"invoke: {FUNCTION} failed: {payload}", file=sys.stderr)
+        tail = base64.b64decode(response.get("LogResult") or b"").decode(errors="replace").strip()
+        if tail:
+            print(tail, file=sys.stderr)
+        return 1
+    print(json.dumps(json.loads(payload), indent=2))
+    return 0
+
+
+def cmd_logs(settings, args) -> int:
+    (logs,) = aws_clients(settings, "logs")
+    group = f"/aws/lambda/{FUNCTION}"
+    print(f"== {group} (last {args.lines} events)")
+    try:
+        events = logs.filter_log_events(logGroupName=group).get("events", [])
+    except ClientError as err:
+        events = []
+        print(f"  (no logs yet: {err.response['Error'].get('Message', err)})")
+    for event in sorted(events, key=lambda e: e["timestamp"])[-args.lines :]:
+        stamp = time.strftime("%H:%M:%S", time.localtime(event["timestamp"] / 1000))
+        print(f"  {stamp} {event['message'].rstrip()}")
+    if not args.aws_only:
+        stack = Stack(settings)
+        for label, part in (("postgres", stack.postgres), ("emulator", stack.emulator)):
+            print(f"== {label}: {part.log_file}")
+            print(part.log_tail(args.lines))
+    return 0
+
+
+def cmd_queue(settings, args) -> int:
+    (sqs,) = aws_clients(settings, "sqs")
+    for name in (QUEUE, DLQ):
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        # VisibilityTimeout=0: the messages stay available to the worker; this is a peek.
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+        depth = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+        print(
+            f"== {name}: {depth.get('ApproximateNumberOfMessages', '?')} waiting; showing {len(messages)} (not consumed)"
+        )
+        for message in messages:
+            try:
+                print(json.dumps(json.loads(message["Body"]), indent=2))
+            except ValueError:
+                print(message["Body"])
+    return 0
+
+
+def cmd_psql(settings, args) -> int:
+    stack = Stack(settings)
+    if not stack.postgres.is_running():
+        raise StackError("postgres is not running: start the stack with `make up`")
+    command = stack.postgres.psql_command() + args.psql_args
+    os.execv(command[0], command)
+
+
+COMMANDS = {
+    "up": (cmd_up, "start the stack (idempotent) and print where everything runs"),
+    "down": (cmd_down, "stop every process of the stack (data kept)"),
+    "clean": (cmd_clean, "stop the stack and delete its state (.stack/)"),
+    "status": (cmd_status, "health of each part; exit 1 if one is down"),
+    "invoke": (cmd_invoke, "invoke the scheduler Lambda through the emulator and print its summary"),
+    "logs": (cmd_logs, "the function's CloudWatch logs and the stack's own logs"),
+    "queue": (cmd_queue, "peek at the queue and the DLQ without consuming"),
+    "psql": (cmd_psql, "SQL shell on the stack's database (further arguments go to psql)"),
+}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m embedded", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text)
+        if name in ("status", "logs"):
+            command.add_argument("--aws-only", action="store_true", help="only what the emulator's API reports")
+        if name == "logs":
+            command.add_argument("--lines", type=int, default=40, help="lines per log (default 40)")
+    # Unknown arguments belong to psql (`python -m embedded psql -c 'SELECT 1'`).
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "psql":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.psql_args = extra
+    # The runners log what they change on the machine (permissions, restarts) in the same style as `say`.
+    logging.basicConfig(level=logging.WARNING, format="[%(asctime)s] %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("embedded").setLevel(logging.INFO)
+    settings = {}
+    try:
+        settings = envfile.load(REPO, announce=say)
+        return COMMANDS[args.command][0](settings, args)
+    except (StackError, envfile.EnvFileError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except (ClientError, BotoCoreError) as err:
+        print(
+            f"error: the emulator at {settings.get('AWS_ENDPOINT_URL')} refused: {err}; is the stack up (`make status`)?",
+            file=sys.stderr,
+        )
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; `make status` shows what runs, `make down` stops it", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

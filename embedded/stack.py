@@ -1,0 +1,279 @@
+"""The embedded stack: Postgres + MiniStack on 127.0.0.1, db/init applied, the ready.d hooks run.
+
+State lives in `.stack/` of the repository: pgdata, logs, pid files, the emulator's saved state and
+the Lambda zip. Processes are tracked by pid files and stopped by pid, never by name.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config
+
+from embedded.emulator import Emulator, EmulatorError
+from embedded.ports import port_in_use
+from embedded.postgres import Postgres, PostgresError
+
+REPO = Path(__file__).resolve().parent.parent
+FUNCTION = "flow-builder-scheduler"
+QUEUE = "flow-builder-queue"
+DLQ = "flow-builder-queue-dlq"
+RULE = "flow-builder-scheduler"
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+class StackError(RuntimeError):
+    """A step of the stack failed; the message says which input or part, and what to do."""
+
+
+@dataclass
+class Part:
+    name: str
+    where: str
+    state: str
+    ok: bool
+
+
+class Stack:
+    def __init__(self, settings: dict[str, str], repo: Path = REPO):
+        self.settings = settings
+        self.repo = repo
+        self.state_dir = repo / ".stack"
+        self.db_port = _port(settings.get("DB_PORT", "5432"), "DB_PORT")
+        endpoint = urlsplit(settings.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566")
+        if endpoint.hostname not in LOCAL_HOSTS:
+            raise StackError(
+                f"AWS_ENDPOINT_URL={settings.get('AWS_ENDPOINT_URL')} must point at this machine for the embedded "
+                f"stack: set it to http://127.0.0.1:<port>"
+            )
+        self.emulator_port = endpoint.port or 4566
+        self.postgres = Postgres(
+            self.state_dir / "pgdata",
+            self.db_port,
+            user=settings.get("DB_USER") or "root",
+            password=settings.get("DB_PASSWORD") or "flowbuilder-local",
+            dbname=settings.get("DB_NAME") or "flow-builder",
+            log_file=self.state_dir / "postgres.log",
+        )
+        self.emulator = Emulator(self.emulator_port, self.state_dir / "ministack")
+        self.db_init_marker = self.state_dir / "db-init.sha256"
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def up(self, say) -> None:
+        """Start what is not running, apply db/init once, provision; stop what this call started if a step fails."""
+        self.state_dir.mkdir(exist_ok=True)
+        self._check_ports()
+        started = []
+        try:
+            if self.postgres.running_port() == self.db_port:
+                say(f"postgres: already running on 127.0.0.1:{self.db_port}")
+            else:
+                say(f"postgres: starting on 127.0.0.1:{self.db_port} (data in {self._rel(self.postgres.data_dir)})")
+                created = self.postgres.start()
+                started.append(self.postgres)
+                say("postgres: ready" + (" (new cluster)" if created else ""))
+            self._apply_db_init(say)
+
+            zip_path = self._build_zip(say)
+
+            if self.emulator.is_running() and self.emulator.healthy():
+                say(f"emulator: already running at {self.emulator.url}")
+            else:
+                say(f"emulator: starting MiniStack at {self.emulator.url}")
+                self.emulator.start()
+                started.append(self.emulator)
+                say("emulator: ready")
+            self._run_ready_hooks(zip_path, say)
+        except (PostgresError, EmulatorError, StackError, OSError, KeyboardInterrupt) as err:
+            for part in reversed(started):
+                part.stop()
+            if started:
+                say("stopped what this run had started")
+            raise StackError(str(err) or "interrupted") from None
+
+    def down(self, say) -> None:
+        for label, part in (("emulator", self.emulator), ("postgres", self.postgres)):
+            if part.is_running():
+                part.stop()
+                say(f"{label}: stopped")
+            else:
+                say(f"{label}: not running")
+
+    # -- status ---------------------------------------------------------------------------------
+
+    def status(self) -> list[Part]:
+        parts = [self._postgres_status(), self._emulator_status()]
+        if parts[1].ok:
+            parts += aws_status(self.settings)
+        return parts
+
+    def _postgres_status(self) -> Part:
+        where = f"127.0.0.1:{self.db_port} db {self.postgres.dbname}"
+        if self.postgres.is_running():
+            ready = self.postgres.psql("-tA", "-c", "SELECT 1", check=False).returncode == 0
+            return Part("postgres", where, "running" if ready else "running, not accepting connections", ready)
+        if (self.postgres.data_dir / "postmaster.pid").exists():
+            return Part("postgres", where, "crashed (stale pid file; `make up` recovers it)", False)
+        return Part("postgres", where, "stopped", False)
+
+    def _emulator_status(self) -> Part:
+        if self.emulator.is_running():
+            healthy = self.emulator.healthy()
+            return Part("emulator", self.emulator.url, "running" if healthy else "running, not answering", healthy)
+        if self.emulator.pid_file.exists():
+            return Part("emulator", self.emulator.url, "crashed (process gone; `make up` recovers it)", False)
+        return Part("emulator", self.emulator.url, "stopped", False)
+
+    # -- steps ------------------------------------------------------------------------------------
+
+    def _check_ports(self) -> None:
+        """Fail before starting anything when a port we need is held by something that is not ours."""
+        if not self.postgres.is_running() and port_in_use("127.0.0.1", self.db_port):
+            raise StackError(
+                f"port {self.db_port} (DB_PORT) is already in use by another process: "
+                f"set DB_PORT in .env to a free port, or stop what listens there"
+            )
+        if not self.emulator.is_running() and port_in_use("127.0.0.1", self.emulator_port):
+            raise StackError(
+                f"port {self.emulator_port} (from AWS_ENDPOINT_URL) is already in use by another process: "
+                f"set AWS_ENDPOINT_URL in .env to http://127.0.0.1:<free port>, or stop what listens there"
+            )
+
+    def _apply_db_init(self, say) -> None:
+        init_dir = self.repo / "db" / "init"
+        digest = _digest(sorted(init_dir.glob("*.sql")))
+        if self.db_init_marker.exists():
+            if self.db_init_marker.read_text().strip() != digest:
+                say("database: db/init changed since it was applied; `make clean && make up` applies it afresh")
+            else:
+                say("database: db/init already applied")
+            return
+        say("database: applying db/init")
+        for sql_file in self.postgres.apply_sql_dir(init_dir):
+            say(f"database: applied {sql_file.name}")
+        self.db_init_marker.write_text(digest + "\n")
+
+    def _build_zip(self, say) -> Path:
+        if self.settings.get("LAMBDA_ZIP"):
+            return Path(self.settings["LAMBDA_ZIP"])
+        output = self.state_dir / "build" / "flow-builder-scheduler.zip"
+        say("lambda: packaging scheduler_lambda/ as a zip for the host Python")
+        package_zip = self.repo / "scheduler_lambda" / "package_zip.py"
+        _stream(self._rel(package_zip), [sys.executable, str(package_zip), "--output", str(output)], None, say)
+        return output
+
+    def _run_ready_hooks(self, zip_path: Path, say) -> None:
+        env = {
+            **os.environ,
+            **self.settings,
+            "AWS_ENDPOINT_URL": self.emulator.url,
+            "AWS_DEFAULT_REGION": self.settings.get("CUSTOM_AWS_REGION") or "us-east-1",
+            "LAMBDA_PACKAGE": "zip",
+            "LAMBDA_ZIP": str(zip_path),
+            "FUNCTION_DB_HOST": self.settings.get("FUNCTION_DB_HOST") or "127.0.0.1",
+            "FUNCTION_AWS_ENDPOINT_URL": self.settings.get("FUNCTION_AWS_ENDPOINT_URL") or self.emulator.url,
+            "PROVISION_PYTHON": sys.executable,
+        }
+        for hook in sorted((self.repo / "localstack" / "init" / "ready.d").glob("*.sh")):
+            say(f"provision: running {self._rel(hook)}")
+            _stream(self._rel(hook), ["sh", str(hook)], env, say)
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.repo))
+        except ValueError:
+            return str(path)
+
+
+def aws_clients(settings: dict[str, str], *services: str):
+    """boto3 clients on the stack's emulator, as AWS_ENDPOINT_URL in .env names it."""
+    session = boto3.Session(
+        aws_access_key_id=settings.get("AWS_ACCESS_KEY_ID") or "test",
+        aws_secret_access_key=settings.get("AWS_SECRET_ACCESS_KEY") or "test",
+        region_name=settings.get("CUSTOM_AWS_REGION") or "us-east-1",
+    )
+    # Invocations may run up to the function's 60 s timeout.
+    config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3, read_timeout=90)
+    endpoint = settings.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566"
+    return [session.client(service, endpoint_url=endpoint, config=config) for service in services]
+
+
+def aws_status(settings: dict[str, str]) -> list[Part]:
+    """The provisioned resources as the emulator reports them (works for the docker stack too)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    lam, events, sqs = aws_clients(settings, "lambda", "events", "sqs")
+    parts = []
+    try:
+        config = lam.get_function(FunctionName=FUNCTION)["Configuration"]
+        package = config.get("PackageType", "Zip").lower()
+        parts.append(
+            Part(
+                "lambda",
+                FUNCTION,
+                f"{config.get('State', '?')} ({package}, {config.get('Runtime', 'image')})",
+                config.get("State") == "Active",
+            )
+        )
+    except (ClientError, BotoCoreError):
+        parts.append(Part("lambda", FUNCTION, "missing (`make up` provisions it)", False))
+    try:
+        rule = events.describe_rule(Name=RULE)
+        parts.append(
+            Part(
+                "schedule",
+                f"{RULE} {rule.get('ScheduleExpression')}",
+                rule.get("State", "?"),
+                rule.get("State") == "ENABLED",
+            )
+        )
+    except (ClientError, BotoCoreError):
+        parts.append(Part("schedule", RULE, "missing (`make up` provisions it)", False))
+    for name in (QUEUE, DLQ):
+        try:
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"]
+            state = (
+                f"{attributes.get('ApproximateNumberOfMessages', '?')} waiting, "
+                f"{attributes.get('ApproximateNumberOfMessagesNotVisible', '?')} in flight"
+            )
+            parts.append(Part("queue" if name == QUEUE else "dlq", name, state, True))
+        except (ClientError, BotoCoreError):
+            parts.append(Part("queue" if name == QUEUE else "dlq", name, "missing (`make up` provisions it)", False))
+    return parts
+
+
+def _stream(label: str, command: list[str], env: dict | None, say) -> None:
+    """Run a step, echoing its output as it comes so the user sees progress; fail with its last line."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    last = ""
+    for line in process.stdout:
+        last = line.rstrip() or last
+        say("  " + line.rstrip())
+    if process.wait() != 0:
+        raise StackError(f"{label} failed (exit {process.returncode}): {last}")
+
+
+def _digest(files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _port(value: str, name: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise StackError(f"{name}={value!r} in .env is not a port: set it to a number from 1 to 65535")
+    return port

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Build the scheduler image, push it to ECR and point the Lambda function at it.
+#
+#   scheduler_lambda/build_and_push.sh            (from any directory; `make push` runs it)
+#
+# Every name can be overridden from the environment:
+#   CUSTOM_AWS_REGION  region of the repository and the function (us-east-1)
+#   FUNCTION_NAME      Lambda function to update (flow-builder-scheduler)
+#   ECR_REPOSITORY     ECR repository, created if missing (flow-builder-scheduler)
+#   IMAGE_NAME         local image name (flow-builder-scheduler)
+#   IMAGE_TAG          tag pushed next to `latest` (the git revision, `-dirty` if uncommitted)
+#   LAMBDA_ARCH        x86_64 or arm64 (x86_64); the function is switched to it too
+#   AWS_ENDPOINT_URL   set: rehearse against an emulator (MiniStack) instead of AWS
+#   ECR_REGISTRY       registry host to push to (from the repository URI; the emulator's
+#                      host:port when AWS_ENDPOINT_URL is set)
+#   DOCKER             docker CLI to use (docker)
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+region=${CUSTOM_AWS_REGION:-us-east-1}
+function_name=${FUNCTION_NAME:-flow-builder-scheduler}
+repository=${ECR_REPOSITORY:-flow-builder-scheduler}
+image_name=${IMAGE_NAME:-flow-builder-scheduler}
+arch=${LAMBDA_ARCH:-x86_64}
+docker=${DOCKER:-docker}
+endpoint=${AWS_ENDPOINT_URL:-}
+err_file=$(mktemp)
+trap 'rm -f "$err_file"' EXIT
+
+say() { echo "build_and_push: $*"; }
+die() {
+    echo "build_and_push: error: $*" >&2
+    exit 1
+}
+# The last line of a failed command's stderr: the AWS CLI and docker put the reason there.
+reason() { tail -n 1 "$err_file"; }
+
+aws_cli() {
+    if [[ -n $endpoint ]]; then
+        aws --region "$region" --endpoint-url "$endpoint" "$@" 2>"$err_file"
+    else
+        aws --region "$region" "$@" 2>"$err_file"
+    fi
+}
+
+case $arch in
+    x86_64) platform=linux/amd64 ;;
+    arm64) platform=linux/arm64 ;;
+    *) die "LAMBDA_ARCH=$arch is not a Lambda architecture: use x86_64 or arm64" ;;
+esac
+
+# --- preflight: tools, credentials and the function, before anything is built ------------
+command -v "$docker" >/dev/null ||
+    die "'$docker' not found: install Docker (or set DOCKER to your docker CLI) and retry"
+"$docker" info >/dev/null 2>&1 ||
+    die "no Docker engine answers '$docker info': start Docker (Docker Desktop, or 'systemctl start docker') and retry"
+# Plain `docker build` may attach provenance attestations, which turn the push into an
+# image index that Lambda refuses; buildx lets us switch them off.
+"$docker" buildx version >/dev/null 2>&1 ||
+    die "'$docker buildx' is missing: install the Docker buildx plugin (docker-buildx-plugin) and retry"
+command -v aws >/dev/null ||
+    die "the aws CLI was not found: install it (pip install awscli, or AWS CLI v2) and retry"
+
+if [[ -n ${IMAGE_TAG:-} ]]; then
+    tag=$IMAGE_TAG
+elif tag=$(git -C "$repo_root" rev-parse --short=12 HEAD 2>/dev/null); then
+    [[ -z $(git -C "$repo_root" status --porcelain 2>/dev/null) ]] || tag="$tag-dirty"
+else
+    die "$repo_root is not a git checkout, so there is no revision to tag with: set IMAGE_TAG"
+fi
+
+account=$(aws_cli sts get-caller-identity --query Account --output text) ||
+    die "no usable AWS credentials ($(reason)): configure them" \
+        "(aws configure, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and retry"
+target=${endpoint:-AWS}
+say "account $account, region $region, target $target"
+
+if ! package_type=$(aws_cli lambda get-function-configuration --function-name "$function_name" \
+    --query PackageType --output text); then
+    if grep -q ResourceNotFoundException "$err_file"; then
+        die "Lambda function '$function_name' does not exist in $region ($target): create it first" \
+            "(make up provisions it locally; on AWS, your infrastructure code) or set FUNCTION_NAME"
+    fi
+    die "cannot read Lambda function '$function_name' ($(reason)): check lambda:GetFunctionConfiguration permission"
+fi
+[[ $package_type == Image ]] ||
+    die "Lambda function '$function_name' is a $package_type function, and an image deploys only to a function" \
+        "created with PackageType Image: on AWS create it as an image function; locally use EMULATOR=ministack" \
+        "(LocalStack Community and the embedded stack deploy the zip)"
+
+# --- the repository ------------------------------------------------------------------------
+if ! repository_uri=$(aws_cli ecr describe-repositories --repository-names "$repository" \
+    --query 'repositories[0].repositoryUri' --output text); then
+    grep -q RepositoryNotFoundException "$err_file" ||
+        die "cannot read ECR repository '$repository' ($(reason)): check ecr:DescribeRepositories permission"
+    say "creating ECR repository $repository"
+    repository_uri=$(aws_cli ecr create-repository --repository-name "$repository" \
+        --image-tag-mutability MUTABLE --image-scanning-configuration scanOnPush=true \
+        --query 'repository.repositoryUri' --output text) ||
+        die "cannot create ECR repository '$repository' ($(reason)):" \
+            "check ecr:CreateRepository permission, or create the repository yourself"
+fi
+
+registry=${repository_uri%%/*}
+if [[ -n $endpoint && $registry == *.amazonaws.com ]]; then
+    # An emulator names AWS hosts in its URIs but serves the registry on its own endpoint.
+    registry=${endpoint#*://}
+    registry=${registry%%/*}
+fi
+registry=${ECR_REGISTRY:-$registry}
+remote=$registry/$repository
+
+# --- build, log in, tag, push ----------------------------------------------------------------
+say "building $image_name:$tag for $arch"
+"$docker" buildx build --platform "$platform" --build-arg "LAMBDA_ARCH=$arch" \
+    --provenance=false --sbom=false --load \
+    -t "$image_name:$tag" -f "$repo_root/scheduler_lambda/Dockerfile" "$repo_root" ||
+    die "docker build failed (output above): fix the build and retry"
+
+password=$(aws_cli ecr get-login-password) ||
+    die "cannot get an ECR login token ($(reason)): check ecr:GetAuthorizationToken permission"
+"$docker" login --username AWS --password-stdin "$registry" <<<"$password" >/dev/null 2>"$err_file" ||
+    die "docker login to $registry was refused ($(reason)): check the registry address and your credentials"
+
+for ref in "$tag" latest; do
+    "$docker" tag "$image_name:$tag" "$remote:$ref" || die "docker tag $image_name:$tag $remote:$ref failed"
+    say "pushing $remote:$ref"
+    "$docker" push "$remote:$ref" 2>"$err_file" ||
+        die "push of $remote:$ref was refused ($(reason)): allow ecr:BatchCheckLayerAvailability," \
+            "InitiateLayerUpload, UploadLayerPart, CompleteLayerUpload and PutImage on '$repository'" \
+            "(IAM policy and repository policy)"
+done
+
+digest=$(aws_cli ecr describe-images --repository-name "$repository" --image-ids "imageTag=$tag" \
+    --query 'imageDetails[0].imageDigest' --output text) ||
+    die "ECR does not list $repository:$tag after the push ($(reason)): check ecr:DescribeImages permission"
+image_uri=$remote@$digest
+
+# --- point the function at the pushed digest ---------------------------------------------------
+say "updating $function_name to $image_uri"
+# An update still in progress (a deploy a moment ago) would make this one fail with a conflict.
+aws_cli lambda wait function-updated --function-name "$function_name" ||
+    die "$function_name is stuck in an earlier update ($(reason)): check it in the Lambda console and retry"
+aws_cli lambda update-function-code --function-name "$function_name" --image-uri "$image_uri" \
+    --architectures "$arch" >/dev/null ||
+    die "Lambda refused the image ($(reason)): the identity running this needs lambda:UpdateFunctionCode" \
+        "and ecr:BatchGetImage + ecr:GetDownloadUrlForLayer on '$repository', whose policy must let" \
+        "lambda.amazonaws.com pull (Lambda adds that statement when you may ecr:SetRepositoryPolicy)"
+if ! aws_cli lambda wait function-updated --function-name "$function_name"; then
+    why=$(aws_cli lambda get-function-configuration --function-name "$function_name" \
+        --query LastUpdateStatusReason --output text) || why=$(reason)
+    die "the update of $function_name did not finish: $why"
+fi
+say "done: $function_name runs $image_uri"

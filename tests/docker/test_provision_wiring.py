@@ -1,0 +1,78 @@
+"""The emulator's ready.d hook, run with the environment docker-compose.yml gives the emulator
+container, against the real MiniStack: the function it deploys must reach Postgres and the
+emulator by their service names, and deploy the package each flavour can run.
+
+Each flavour provisions its own account (a 12-digit access key is an account in MiniStack),
+so the fixed resource names do not meet the other tests' resources.
+"""
+
+import io
+import os
+import subprocess
+import sys
+import zipfile
+
+import boto3
+import pytest
+from compose_files import REPO, emulator_service, load
+
+HOOK = REPO / "localstack" / "init" / "ready.d" / "10-provision.sh"
+ACCOUNTS = {"localstack": "111111111111", "ministack": "222222222222"}
+
+
+@pytest.fixture
+def provisioned(request, emulator, tmp_path):
+    flavour = request.param
+    environment = {key: str(value) for key, value in emulator_service(flavour)["environment"].items()}
+    if environment["LAMBDA_PACKAGE"] == "zip":
+        # In compose the lambda-zip volume holds the Lambda-platform zip (test_lambda_zip.py builds one).
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as handle:
+            handle.writestr("flow_scheduler/__init__.py", "")
+        (tmp_path / "scheduler.zip").write_bytes(archive.getvalue())
+        environment["LAMBDA_ZIP"] = str(tmp_path / "scheduler.zip")
+    credentials = {"AWS_ACCESS_KEY_ID": ACCOUNTS[flavour], "AWS_SECRET_ACCESS_KEY": "test"}
+    result = subprocess.run(
+        ["sh", str(HOOK)],  # MiniStack runs ready.d scripts with sh, LocalStack executes them
+        env={
+            "PATH": os.environ["PATH"],
+            "PROVISION_PYTHON": sys.executable,
+            "AWS_ENDPOINT_URL": emulator.url,
+            **credentials,
+            **environment,
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    session = boto3.Session(region_name="us-east-1", **{k.lower(): v for k, v in credentials.items()})
+    return flavour, lambda service: session.client(service, endpoint_url=emulator.url)
+
+
+@pytest.mark.parametrize("provisioned", ["localstack", "ministack"], indirect=True)
+def test_function_reaches_the_stack_by_service_name(provisioned):
+    flavour, client = provisioned
+    config = client("lambda").get_function_configuration(FunctionName="flow-builder-scheduler")
+    variables = config["Environment"]["Variables"]
+    services = load()["services"]
+
+    assert variables["DB_HOST"] == "postgres" and "postgres" in services
+    assert variables["DB_PORT"] == "5432"
+    assert variables["AWS_ENDPOINT_URL"] == "http://emulator:4566" and "emulator" in services
+    assert variables["SQS_URL"] == f"http://emulator:4566/{ACCOUNTS[flavour]}/flow-builder-queue"
+    assert variables["DB_SSL_MODE"] == "disable"  # the postgres image serves no TLS
+    assert variables["DB_PASSWORD"] == "flowbuilder-local"  # the password the postgres service is created with
+    assert config["Architectures"] == ["x86_64"]
+    if flavour == "ministack":
+        assert config["PackageType"] == "Image"
+        function = client("lambda").get_function(FunctionName="flow-builder-scheduler")
+        assert function["Code"]["ImageUri"] == "flow-builder-scheduler:latest"  # what compose builds
+    else:
+        assert config["PackageType"] == "Zip"
+        assert config["Handler"] == "flow_scheduler.handler.lambda_handler"
+
+    (target,) = client("events").list_targets_by_rule(Rule="flow-builder-scheduler")["Targets"]
+    assert target["Arn"] == config["FunctionArn"]
+    rule = client("events").describe_rule(Name="flow-builder-scheduler")
+    assert rule["ScheduleExpression"] == "rate(1 minute)"

@@ -1,0 +1,84 @@
+"""The e2e suite runs against the stack `make up` started (docker or embedded), located through `.env`."""
+
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg2
+import psycopg2.extras
+import pytest
+
+from embedded import envfile
+from embedded.stack import DLQ, QUEUE, aws_clients
+
+REPO = Path(__file__).resolve().parents[2]
+psycopg2.extras.register_uuid()
+
+
+@pytest.fixture(scope="session")
+def settings():
+    values = envfile.load(REPO, announce=lambda message: None)
+    endpoint = values.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566"
+    try:
+        # Both LocalStack and MiniStack answer this path.
+        urllib.request.urlopen(f"{endpoint}/_localstack/health", timeout=5).close()
+    except OSError as err:
+        pytest.fail(f"no stack answers at {endpoint} ({err}): start it with `make up`, then run `make e2e`")
+    return values
+
+
+@pytest.fixture(scope="session")
+def db(settings):
+    conn = psycopg2.connect(
+        host=settings.get("DB_HOST") or "127.0.0.1",
+        port=int(settings.get("DB_PORT") or 5432),
+        dbname=settings.get("DB_NAME") or "flow-builder",
+        user=settings.get("DB_USER") or "root",
+        password=settings.get("DB_PASSWORD"),
+        sslmode=settings.get("DB_SSL_MODE") or "disable",
+        connect_timeout=5,
+    )
+    conn.autocommit = True
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def aws(settings):
+    names = ("sqs", "lambda", "secretsmanager", "events")
+    return dict(zip(names, aws_clients(settings, *names), strict=True))
+
+
+@pytest.fixture(scope="session")
+def queue_url(aws):
+    return aws["sqs"].get_queue_url(QueueName=QUEUE)["QueueUrl"]
+
+
+@pytest.fixture(scope="session")
+def dlq_url(aws):
+    return aws["sqs"].get_queue_url(QueueName=DLQ)["QueueUrl"]
+
+
+@pytest.fixture(scope="session")
+def owner(db):
+    """The user id every workflow of this run belongs to; they (and their executions) go at the end."""
+    user_id = uuid.uuid4()
+    yield user_id
+    with db.cursor() as cur:
+        cur.execute("DELETE FROM workflows WHERE user_id = %s", (user_id,))
+
+
+@pytest.fixture
+def add_workflow(db, owner):
+    def add(name: str, cron: str = "*/5 * * * *", tz: str = "UTC", due: datetime | None = None) -> dict:
+        due = due or datetime.now(timezone.utc).replace(microsecond=0)
+        with db.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            cur.execute(
+                "INSERT INTO workflows (user_id, name, status, cron, timezone, next_run_at)"
+                " VALUES (%s, %s, 'published', %s, %s, %s) RETURNING *",
+                (owner, f"e2e {name}", cron, tz, due),
+            )
+            return dict(cur.fetchone())
+
+    return add

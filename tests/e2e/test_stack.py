@@ -1,0 +1,131 @@
+"""End to end against the running stack: EventBridge -> Lambda -> Postgres + SQS, as provisioned."""
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from stack_support import (
+    invoke_via_make,
+    schedule_seconds,
+    take_message,
+    wait_for_execution,
+    workflow,
+)
+
+pytestmark = pytest.mark.e2e
+
+MESSAGE_KEYS = {"execution_id", "workflow_id", "user_id", "trigger", "status", "scheduled_for", "queued_at"}
+
+
+def assert_contract_message(body: dict, execution: dict) -> None:
+    assert MESSAGE_KEYS <= body.keys()
+    assert body["execution_id"] == str(execution["id"])
+    assert body["workflow_id"] == str(execution["workflow_id"])
+    assert body["user_id"] == str(execution["user_id"])
+    assert body["trigger"] == "scheduled"
+    assert body["status"] == "queued"
+    for key in ("scheduled_for", "queued_at"):
+        stamp = datetime.fromisoformat(body[key])
+        assert stamp.tzinfo is not None, f"{key}={body[key]} has no UTC offset"
+    assert datetime.fromisoformat(body["scheduled_for"]) == execution["scheduled_for"]
+
+
+def test_queue_has_a_dead_letter_queue(aws, queue_url, dlq_url):
+    sqs = aws["sqs"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])["Attributes"]
+    redrive = json.loads(policy["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == dlq_arn and int(redrive["maxReceiveCount"]) >= 1
+
+
+def test_eventbridge_schedule_enqueues_a_due_workflow(db, aws, queue_url, settings, add_workflow):
+    """Nothing invokes the function here: only the provisioned rule can pick this workflow up.
+    It runs before the tests that invoke, so a hit cannot come from them."""
+    period = schedule_seconds(settings.get("SCHEDULE_EXPRESSION") or "rate(1 minute)")
+    due = add_workflow("picked up by the schedule")
+    execution = wait_for_execution(db, due["id"], timeout=period * 2 + 30)
+    assert execution is not None, (
+        f"the rule ({settings.get('SCHEDULE_EXPRESSION')}) did not run the scheduler within {period * 2 + 30}s: see `make logs`"
+    )
+    assert execution["trigger"] == "scheduled" and execution["queued_at"] is not None
+    assert execution["scheduled_for"] == due["next_run_at"]
+    assert_contract_message(take_message(aws["sqs"], queue_url, execution["id"]), execution)
+
+
+def test_make_invoke_enqueues_a_due_workflow_per_the_contract(db, aws, queue_url, add_workflow):
+    due = add_workflow("picked up by make invoke", cron="*/5 * * * *", tz="Europe/Paris")
+    summary = invoke_via_make()
+    assert isinstance(summary["enqueued"], int) and isinstance(summary["invalid"], int)
+    execution = wait_for_execution(db, due["id"], timeout=10)
+    assert execution is not None, f"make invoke did not enqueue the due workflow: summary {summary}"
+    assert execution["user_id"] == due["user_id"]
+    assert execution["scheduled_for"] == due["next_run_at"]
+    assert execution["queued_at"] >= execution["created_at"]
+    after = workflow(db, due["id"])
+    assert after["next_run_at"] > datetime.now(timezone.utc) and after["next_run_at"].minute % 5 == 0
+    assert_contract_message(take_message(aws["sqs"], queue_url, execution["id"]), execution)
+
+
+def test_bad_cron_is_flagged_and_never_enqueued(db, add_workflow):
+    broken = add_workflow("broken schedule", cron="every other tuesday")
+    invoke_via_make()
+    flagged = workflow(db, broken["id"])
+    assert flagged["schedule_error"] and "every other tuesday" in flagged["schedule_error"]
+    invoke_via_make()
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM workflow_executions WHERE workflow_id = %s", (broken["id"],))
+        assert cur.fetchone()[0] == 0
+
+
+def test_credentials_come_from_the_provisioned_secret(db, aws, queue_url, settings, add_workflow):
+    lam = aws["lambda"]
+    secret = json.loads(
+        aws["secretsmanager"].get_secret_value(SecretId=settings.get("DB_SECRET_ID") or "flow-builder/db")[
+            "SecretString"
+        ]
+    )
+    assert {"username", "password", "host", "port", "dbname", "engine"} <= secret.keys()
+
+    original = lam.get_function_configuration(FunctionName="flow-builder-scheduler")["Environment"]["Variables"]
+    wrong = {**original, "DB_PASSWORD": f"wrong-{uuid.uuid4().hex[:8]}"}
+
+    def configure(variables: dict) -> None:
+        lam.update_function_configuration(FunctionName="flow-builder-scheduler", Environment={"Variables": variables})
+        lam.get_waiter("function_updated_v2").wait(
+            FunctionName="flow-builder-scheduler", WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+
+    def invoke() -> tuple[bool, str]:
+        response = lam.invoke(FunctionName="flow-builder-scheduler", Payload=b"{}")
+        return "FunctionError" not in response, response["Payload"].read().decode()
+
+    try:
+        # A wrong password alone fails: this proves the new configuration is what runs.
+        configure({**wrong, "USE_DB_SECRETS": "false"})
+        succeeded, payload = invoke()
+        assert not succeeded, f"a wrong DB_PASSWORD should fail the invocation, got {payload}"
+        # The same wrong password with USE_DB_SECRETS=true works: the secret's credentials win.
+        configure({**wrong, "USE_DB_SECRETS": "true"})
+        due = add_workflow("credentials from the secret")
+        succeeded, payload = invoke()
+        assert succeeded, f"USE_DB_SECRETS=true failed: {payload}"
+        execution = wait_for_execution(db, due["id"], timeout=10)
+        assert execution is not None
+        take_message(aws["sqs"], queue_url, execution["id"])
+    finally:
+        configure(original)
+    succeeded, payload = invoke()
+    assert succeeded, f"the function did not recover its configuration: {payload}"
+
+
+def test_missed_occurrences_coalesce_into_one_run(db, aws, queue_url, add_workflow):
+    late = add_workflow(
+        "down for an hour",
+        cron="*/5 * * * *",
+        due=datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1),
+    )
+    invoke_via_make()
+    execution = wait_for_execution(db, late["id"], timeout=10)
+    assert execution is not None and execution["scheduled_for"] == late["next_run_at"]
+    take_message(aws["sqs"], queue_url, execution["id"])
