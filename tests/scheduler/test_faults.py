@@ -137,11 +137,13 @@ def test_unreachable_database_fails_with_a_clear_error_and_commits_nothing(db, s
     from embedded.ports import free_port
 
     add_workflows(db, 2)
-    process = run_cli({"DB_PORT": str(free_port())})
+    password = "s3cret-never-logged"
+    process = run_cli({"DB_PORT": str(free_port()), "DB_PASSWORD": password})
     out, err = process.communicate(timeout=60)
     assert process.returncode == 2
     assert "error: cannot connect to PostgreSQL at 127.0.0.1:" in err
     assert "check DB_HOST, DB_PORT" in err and "Traceback" not in err
+    assert password not in out + err
     assert executions(db) == [] and drain(sqs, queue) == []
 
 
