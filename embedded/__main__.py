@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import time
+from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -57,11 +58,10 @@ def cmd_up(settings, args) -> int:
     print_table(stack.status())
     print()
     (sqs,) = aws_clients(settings, "sqs")
-    print(
-        NEXT_STEPS.format(
-            endpoint=settings["AWS_ENDPOINT_URL"], queue_url=sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
-        )
-    )
+    endpoint = settings["AWS_ENDPOINT_URL"]
+    # The emulator may have kept a URL from another port; the path (account/queue) is what counts.
+    path = urlsplit(sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]).path
+    print(NEXT_STEPS.format(endpoint=endpoint, queue_url=endpoint.rstrip("/") + path))
     return 0
 
 
@@ -122,13 +122,19 @@ def cmd_queue(settings, args) -> int:
     (sqs,) = aws_clients(settings, "sqs")
     for name in (QUEUE, DLQ):
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        # VisibilityTimeout=0: the messages stay available to the worker; this is a peek.
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+        # VisibilityTimeout=0: the messages stay available to the worker; this is a peek. SQS has no
+        # true peek, though: each one counts as a receive, and the redrive policy counts receives.
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["ApproximateReceiveCount"]
+        ).get("Messages", [])
         depth = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
         print(
             f"== {name}: {depth.get('ApproximateNumberOfMessages', '?')} waiting; showing {len(messages)} (not consumed)"
         )
+        if name == QUEUE and messages:
+            print("   (each peek counts as a receive: after 5, the redrive policy moves a message to the DLQ)")
         for message in messages:
+            print(f"-- received {message.get('Attributes', {}).get('ApproximateReceiveCount', '?')} time(s)")
             try:
                 print(json.dumps(json.loads(message["Body"]), indent=2))
             except ValueError:
