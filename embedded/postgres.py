@@ -121,38 +121,15 @@ class Postgres:
 
     def psql(self, *args: str, dbname: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
         """Run the bundled psql over the unix socket (trusted locally) against `dbname` (default: ours)."""
-        command = [
-            self._bin("psql"),
-            "-X",
-            "-q",
-            "-h",
-            str(self.socket_dir),
-            "-p",
-            str(self.port),
-            "-U",
-            self.user,
-            "-d",
-            dbname or self.dbname,
-            *args,
-        ]
+        command = [*self.psql_command(dbname), "-X", "-q", *args]
         result = subprocess.run(command, capture_output=True, text=True, env=_pg_env(), check=False)
         if check and result.returncode != 0:
             raise PostgresError(f"psql {' '.join(args)} failed: {result.stderr.strip()}")
         return result
 
-    def psql_command(self) -> list[str]:
-        """The argv of an interactive psql session on this server (for `make psql`)."""
-        return [
-            self._bin("psql"),
-            "-h",
-            str(self.socket_dir),
-            "-p",
-            str(self.port),
-            "-U",
-            self.user,
-            "-d",
-            self.dbname,
-        ]
+    def psql_command(self, dbname: str | None = None) -> list[str]:
+        """The argv of a psql session on this server (interactive for `make psql`)."""
+        return [self._bin("psql"), "-h", str(self.socket_dir), "-p", str(self.port), "-U", self.user, "-d", dbname or self.dbname]
 
     def log_tail(self, lines: int = 20) -> str:
         if not self.log_file.exists():
