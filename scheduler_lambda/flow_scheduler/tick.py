@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Callable
 
@@ -53,42 +54,54 @@ class Tick:
     def run(self, has_time: Callable[[], bool]) -> Summary:
         started = time.monotonic()
         summary = Summary()
-        phases = (self._redrive, self._initialise, self._enqueue_due)
-        for phase in phases:
-            while True:
-                if not has_time():
+        # One courier thread: sending a batch to SQS overlaps claiming the next one in PostgreSQL.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqs-courier") as courier:
+            for phase in (self._redrive, self._initialise, self._enqueue_due):
+                if not self._run_phase(phase, courier, has_time, summary):
                     summary.stopped_early = True
                     break
-                full, reachable = phase(summary)
-                summary.batches += 1
-                if not reachable:
-                    summary.stopped_early = True
-                if not full or not reachable:
-                    break
-            if summary.stopped_early:
-                break
         summary.duration_ms = round((time.monotonic() - started) * 1000)
         return summary
 
-    def _redrive(self, summary: Summary) -> tuple[bool, bool]:
+    def _run_phase(self, phase, courier: ThreadPoolExecutor, has_time: Callable[[], bool], summary: Summary) -> bool:
+        """Run a phase's batches until it runs dry. False when the tick must stop: out of time, or
+        SQS unreachable (then the batch just claimed stays pending, for the redrive)."""
+        in_flight = None
+        finished = True
+        while True:
+            if not has_time():
+                finished = False
+                break
+            full, batch = phase(summary)
+            summary.batches += 1
+            if in_flight is not None and not self._settle(*in_flight, summary):
+                return False
+            in_flight = (batch, courier.submit(self._sender.send, batch)) if batch else None
+            if not full:
+                break
+        if in_flight is not None and not self._settle(*in_flight, summary):
+            return False
+        return finished
+
+    def _redrive(self, summary: Summary) -> tuple[bool, list[Execution]]:
         params = {"redrive_after": self._redrive_after, "limit": self._batch_size}
         leased = self._db.transaction(lambda cur: _fetch_executions(cur, query("lease_stale"), params))
         summary.redriven += len(leased)
         if leased:
             log("redrive", logging.WARNING, executions=len(leased))
-        return len(leased) == self._batch_size, self._deliver(leased, summary)
+        return len(leased) == self._batch_size, leased
 
-    def _initialise(self, summary: Summary) -> tuple[bool, bool]:
+    def _initialise(self, summary: Summary) -> tuple[bool, list[Execution]]:
         claimed, result, _ = self._db.transaction(lambda cur: self._claim_and_apply(cur, "claim_unscheduled"))
         summary.initialised += len(result.advances)
         self._count_flags(result, summary)
-        return claimed == self._batch_size, True
+        return claimed == self._batch_size, []
 
-    def _enqueue_due(self, summary: Summary) -> tuple[bool, bool]:
+    def _enqueue_due(self, summary: Summary) -> tuple[bool, list[Execution]]:
         claimed, result, created = self._db.transaction(lambda cur: self._claim_and_apply(cur, "claim_due"))
         summary.claimed += len(created)
         self._count_flags(result, summary)
-        return claimed == self._batch_size, self._deliver(created, summary)
+        return claimed == self._batch_size, created
 
     def _claim_and_apply(self, cur, claim: str) -> tuple[int, Plan, list[Execution]]:
         """Lock a batch, then create its executions, advance and flag it, all in the caller's transaction."""
@@ -120,11 +133,9 @@ class Tick:
         for workflow_id, reason in result.flags:
             log("schedule_flagged", logging.WARNING, workflow_id=workflow_id, reason=reason)
 
-    def _deliver(self, executions: list[Execution], summary: Summary) -> bool:
-        """Send, then mark what SQS accepted as queued. Returns False when SQS could not be reached."""
-        if not executions:
-            return True
-        outcome = self._sender.send(executions)
+    def _settle(self, executions: list[Execution], sending: Future, summary: Summary) -> bool:
+        """Wait for a batch's send, then mark what SQS accepted as queued. False when SQS could not be reached."""
+        outcome = sending.result()
         if outcome.accepted:
             rows = list(outcome.accepted.items())
             self._db.transaction(
