@@ -1,12 +1,18 @@
-"""Shared fixtures: a throwaway PostgreSQL and MiniStack on free ports, real services, no mocks."""
+"""Shared fixtures: a throwaway PostgreSQL and MiniStack on free ports, real services, no mocks;
+and the scheduler wired to them (a clean schema, a fresh queue, the Lambda's environment)."""
 
+import uuid
 from pathlib import Path
 
+import boto3
+import psycopg2
+import psycopg2.extras
 import pytest
 
 from embedded.emulator import Emulator
 from embedded.ports import free_port
 from embedded.postgres import Postgres
+from scheduler_support import new_container
 
 REPO = Path(__file__).resolve().parent.parent
 DB_INIT = REPO / "db" / "init"
@@ -46,3 +52,52 @@ def aws_env(monkeypatch, emulator):
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     return emulator
+
+
+psycopg2.extras.register_uuid()
+
+
+@pytest.fixture
+def db(postgres):
+    """Autocommit connection to an emptied schema."""
+    conn = psycopg2.connect(**postgres.conninfo)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("TRUNCATE workflows, workflow_executions")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def sqs(aws_env):
+    return boto3.client("sqs", region_name="us-east-1")
+
+
+@pytest.fixture
+def queue(sqs):
+    """A fresh standard queue per test."""
+    url = sqs.create_queue(QueueName=f"test-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    yield url
+    sqs.delete_queue(QueueUrl=url)
+
+
+@pytest.fixture
+def scheduler_env(monkeypatch, postgres, aws_env, queue):
+    """The environment the Lambda would get, pointing at the test services."""
+    info = postgres.conninfo
+    for name, value in {
+        "DB_HOST": info["host"],
+        "DB_PORT": str(info["port"]),
+        "DB_NAME": info["dbname"],
+        "DB_USER": info["user"],
+        "DB_PASSWORD": info["password"],
+        "DB_SSL_MODE": "disable",
+        "SQS_URL": queue,
+        "USE_DB_SECRETS": "false",
+        "BATCH_SIZE": "50",
+        "REDRIVE_AFTER_SECONDS": "60",
+    }.items():
+        monkeypatch.setenv(name, value)
+    new_container()  # settings are read once per container: each test gets a fresh one
+    yield monkeypatch
+    new_container()

@@ -11,6 +11,14 @@ import psycopg2.extras
 from flow_scheduler import handler
 
 
+def new_container() -> None:
+    """Drop the cached container (its settings and connection), as a Lambda cold start would."""
+    if handler._tick.cache_info().currsize:
+        tick, _ = handler._tick()
+        tick.close()
+    handler._tick.cache_clear()
+
+
 def invoke(context=None) -> dict:
     return handler.lambda_handler({"source": "aws.events"}, context)
 
