@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 
@@ -31,6 +30,17 @@ def finish(process: subprocess.Popen) -> dict:
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
     return json.loads(out)
+
+
+def during(process: subprocess.Popen, condition, action) -> bool:
+    """While `process` runs, poll `condition()`; once it holds, run `action()` and return True.
+    False when the process ended first. Polls in the caller's thread: finish() the process after."""
+    while process.poll() is None:
+        if condition():
+            action()
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def settle(scheduler_env, rounds=5) -> list[dict]:
@@ -77,25 +87,17 @@ def test_emulator_stopped_mid_tick_then_restarted(db, sqs, queue, scheduler_env,
     scheduler_env.setenv("BATCH_SIZE", "100")
     workflows = add_workflows(db, 5_000)
     tick = cli()
-    stopped = threading.Event()
+    watcher = boto3.client("sqs", region_name="us-east-1")
 
-    def stop_when_messages_arrive():
-        watcher = boto3.client("sqs", region_name="us-east-1")
-        while tick.poll() is None:
-            depth = watcher.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
-            if int(depth["Attributes"]["ApproximateNumberOfMessages"]) >= 300:
-                emulator.stop()
-                stopped.set()
-                return
-            time.sleep(0.02)
+    def messages_arrived():
+        depth = watcher.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(depth["Attributes"]["ApproximateNumberOfMessages"]) >= 300
 
-    watcher = threading.Thread(target=stop_when_messages_arrive)
-    watcher.start()
+    stopped = during(tick, messages_arrived, emulator.stop)
     interrupted = finish(tick)
-    watcher.join()
     emulator.start()
 
-    assert stopped.is_set(), "the tick finished before the emulator could be stopped"
+    assert stopped, "the tick finished before the emulator could be stopped"
     assert interrupted["stopped_early"] is True and interrupted["failed"] > 0
     assert 300 <= interrupted["enqueued"] < 5_000
     later = settle(scheduler_env)
@@ -108,26 +110,23 @@ def test_database_connection_terminated_mid_tick(db, sqs, queue, scheduler_env):
     scheduler_env.setenv("BATCH_SIZE", "50")
     workflows = add_workflows(db, 5_000)
     tick = cli()
+
+    def half_way():
+        with db.cursor() as cur:
+            cur.execute("SELECT count(*) FROM workflow_executions")
+            return cur.fetchone()[0] >= 1_000
+
     killed = []
 
-    def kill_when_half_way():
-        while tick.poll() is None:
-            with db.cursor() as cur:
-                cur.execute("SELECT count(*) FROM workflow_executions")
-                if cur.fetchone()[0] >= 1_000:
-                    cur.execute(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'flow-scheduler'"
-                    )
-                    killed.extend(ok for (ok,) in cur.fetchall() if ok)
-                    return
-            time.sleep(0.01)
+    def kill():
+        with db.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'flow-scheduler'")
+            killed.extend(ok for (ok,) in cur.fetchall() if ok)
 
-    killer = threading.Thread(target=kill_when_half_way)
-    killer.start()
+    assert during(tick, half_way, kill), "the tick finished before its connection could be killed"
     first = finish(tick)
-    killer.join()
 
-    assert killed, "the tick finished before its connection could be killed"
+    assert killed, "no scheduler session was found to terminate"
     assert first["stopped_early"] is False and first["failed"] == 0
     # A commit whose acknowledgement died with the connection leaves its batch pending: the redrive sends it.
     later = settle(scheduler_env)
