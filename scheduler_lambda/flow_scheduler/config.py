@@ -31,10 +31,6 @@ class Settings:
     db_connect_timeout: int
     log_level: str
 
-    @property
-    def fifo(self) -> bool:
-        return self.sqs_url.endswith(".fifo")
-
 
 def _text(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
     value = env.get(name, "").strip()

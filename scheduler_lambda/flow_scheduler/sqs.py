@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Sequence
+from typing import Sequence
 from uuid import UUID
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -27,12 +27,11 @@ class Outcome:
 
 
 class Sender:
-    def __init__(self, client, queue_url: str, concurrency: int, clock: Callable[[], datetime] | None = None):
+    def __init__(self, client, queue_url: str, concurrency: int):
         self._client = client
         self._queue_url = queue_url
         self._fifo = queue_url.endswith(".fifo")
         self._concurrency = concurrency
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
 
     def send(self, executions: Sequence[Execution]) -> Outcome:
         outcome = Outcome()
@@ -40,8 +39,7 @@ class Sender:
         if self._concurrency == 1 or len(groups) == 1:
             results = map(self._send_group, groups)
         else:
-            pool = ThreadPoolExecutor(max_workers=min(self._concurrency, len(groups)))
-            with pool:
+            with ThreadPoolExecutor(max_workers=min(self._concurrency, len(groups))) as pool:
                 results = list(pool.map(self._send_group, groups))
         for part in results:
             outcome.accepted.update(part.accepted)
@@ -53,7 +51,7 @@ class Sender:
         outcome = Outcome()
         waiting = {execution.id: execution for execution in group}
         for attempt in range(ENTRY_ATTEMPTS):
-            queued_at = self._clock()
+            queued_at = datetime.now(timezone.utc)
             entries = [batch_entry(execution, queued_at, self._fifo) for execution in waiting.values()]
             try:
                 reply = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)

@@ -122,7 +122,7 @@ def test_an_existing_execution_for_the_occurrence_is_never_doubled(db, sqs, queu
 
 
 class Context:
-    """A Lambda context whose clock runs out after `budget_ms` of calls."""
+    """A Lambda context reporting the given remaining times, one per check, then the last one."""
 
     def __init__(self, remaining_ms):
         self.remaining = list(remaining_ms)

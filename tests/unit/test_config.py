@@ -13,7 +13,6 @@ def test_defaults_are_the_readme_defaults():
     assert settings.use_db_secrets is False
     assert settings.db_secret_id == "flow-builder/db"
     assert settings.redrive_after_seconds == 60
-    assert settings.fifo is False
 
 
 @pytest.mark.parametrize(
@@ -41,7 +40,3 @@ def test_bad_setting_names_the_variable(change, message):
 def test_secrets_mode_needs_no_host_or_password():
     settings = load_settings({"SQS_URL": BASE["SQS_URL"], "USE_DB_SECRETS": "true"})
     assert settings.use_db_secrets and settings.db_host is None
-
-
-def test_fifo_queue_is_detected_from_the_url():
-    assert load_settings({**BASE, "SQS_URL": BASE["SQS_URL"] + ".fifo"}).fifo
