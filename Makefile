@@ -16,7 +16,7 @@ ifeq ($(filter $(STACK),docker embedded),)
 $(error STACK=$(STACK) is not valid: use STACK=docker or STACK=embedded)
 endif
 
-.PHONY: help venv up down clean test e2e bench invoke logs queue psql status build push
+.PHONY: help venv up down clean test which-python312 test-py312 e2e bench invoke logs queue psql status build push
 
 help: ## list the commands
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -65,6 +65,20 @@ endif
 
 test: $(STAMP) ## every test that needs no running stack (starts its own Postgres and emulator)
 	$(PY) -m pytest tests --ignore=tests/e2e
+
+PY312 := .venv-py312
+# python3.12 on PATH, else one pyenv installed (its shim alone answers "command not found").
+PYTHON312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python; do "$$p" --version >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+
+which-python312: ## print the python3.12 that test-py312 uses (nothing if there is none)
+	@echo $(PYTHON312)
+
+test-py312: ## the unit tests on python3.12 (the Lambda runtime) with only the pinned runtime requirements
+	@[ -n "$(PYTHON312)" ] || { echo "error: no python3.12 found: install one (or set PYTHON312=/path/to/python3.12)" >&2; exit 1; }
+	@[ -x $(PY312)/bin/python ] || $(PYTHON312) -m venv $(PY312)
+	@$(PY312)/bin/python -m pip install --quiet --disable-pip-version-check -r scheduler_lambda/requirements.txt \
+		$$(grep -oE '"(hypothesis|pytest)==[^"]+"' pyproject.toml | tr -d '"')
+	PYTHONPATH=scheduler_lambda $(PY312)/bin/python -m pytest -q --noconftest -p no:cacheprovider tests/unit
 
 e2e: $(STAMP) ## end-to-end tests against the stack `make up` started
 	$(PY) -m pytest tests/e2e -m e2e
