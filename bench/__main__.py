@@ -1,275 +1,170 @@
-"""Run the benchmark: `python -m bench` (BENCH_QUICK=1 for small sizes). Prints a table, writes
-results.json and results.png into bench/ (or BENCH_OUT)."""
+"""`python -m bench` (`make bench`): the scheduler against the naive loop and the limit of this machine.
+
+Starts its own PostgreSQL and MiniStack on free ports, prints a Markdown table, writes results.json
+and results.png into bench/ (or BENCH_OUT). BENCH_QUICK=1 runs small sizes (well under a minute);
+BENCH_N, BENCH_SCALE, BENCH_IDLE override the headline sizes.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import platform
-import statistics
-import subprocess
 import sys
 import time
-import uuid
 from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
 
-import boto3
 import psycopg2
-from botocore.config import Config
 
-from flow_scheduler import handler
-from flow_scheduler.db import Database
-from flow_scheduler.messages import Execution
-from flow_scheduler.sqs import Outcome, Sender
-from flow_scheduler.tick import Tick
-
-from . import naive, workload
+from . import report
+from .measure import Bench, Run, median_run
 from .services import running_services
 
 OUT = Path(os.environ.get("BENCH_OUT") or Path(__file__).resolve().parent)
 QUICK = os.environ.get("BENCH_QUICK") == "1"
-SIZES = [100, 300] if QUICK else [500, 1000, 2000, 5000]
-SCALE = 2_000 if QUICK else 100_000
-IDLE = 20_000 if QUICK else 1_000_000
+N = int(os.environ.get("BENCH_N") or (300 if QUICK else 5_000))
+SIZES = [N // 3, N] if QUICK else [N // 10, N // 5, N * 2 // 5, N]
+REPEATS = 1 if QUICK else 5  # fast measurements are repeated and the median kept; the naive loop runs once
+SCALE = int(os.environ.get("BENCH_SCALE") or (2_000 if QUICK else 100_000))
+IDLE = int(os.environ.get("BENCH_IDLE") or (20_000 if QUICK else 1_000_000))
 IDLE_TICKS = 5 if QUICK else 20
-CONCURRENCIES = [1, 8] if QUICK else [1, 4, 8, 16]
-
-
-class Bench:
-    def __init__(self, postgres, emulator):
-        self.postgres, self.emulator = postgres, emulator
-        self.env = {
-            "AWS_ENDPOINT_URL": emulator.url,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "DB_HOST": postgres.conninfo["host"],
-            "DB_PORT": str(postgres.conninfo["port"]),
-            "DB_NAME": postgres.conninfo["dbname"],
-            "DB_USER": postgres.conninfo["user"],
-            "DB_PASSWORD": postgres.conninfo["password"],
-            "DB_SSL_MODE": "disable",
-            "LOG_LEVEL": "WARNING",
-        }
-        os.environ.update(self.env)
-        self.conn = psycopg2.connect(**postgres.conninfo)
-        self.sqs = boto3.client("sqs", config=Config(region_name="us-east-1", max_pool_connections=32))
-
-    def fresh_queue(self) -> str:
-        url = self.sqs.create_queue(QueueName=f"bench-{uuid.uuid4().hex[:10]}")["QueueUrl"]
-        os.environ["SQS_URL"] = url
-        return url
-
-    def scheduler(self, count: int, concurrency: int = 8) -> float:
-        """Seconds for one invocation of the real handler to enqueue `count` due workflows."""
-        workload.reset(self.conn)
-        queue = self.fresh_queue()
-        os.environ["SEND_CONCURRENCY"] = str(concurrency)
-        handler._tick.cache_clear()
-        handler.lambda_handler({}, None)  # a warm container, as EventBridge's every-minute calls keep it
-        workload.seed(self.conn, count)
-        started = time.perf_counter()
-        summary = handler.lambda_handler({}, None)
-        seconds = time.perf_counter() - started
-        self._check(count, summary["enqueued"], queue)
-        return seconds
-
-    def naive(self, count: int) -> float:
-        workload.reset(self.conn)
-        workload.seed(self.conn, count)
-        queue = self.fresh_queue()
-        started = time.perf_counter()
-        done = naive.run(self.conn, self.sqs, queue)
-        seconds = time.perf_counter() - started
-        self._check(count, done, queue)
-        return seconds
-
-    def sqs_only(self, count: int, concurrency: int = 8) -> float:
-        """The same messages through SendMessageBatch, no database."""
-        queue = self.fresh_queue()
-        sender = Sender(self.sqs, queue, concurrency)
-        executions = [Execution(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), _now()) for _ in range(count)]
-        started = time.perf_counter()
-        for start in range(0, count, 500):  # the scheduler's batch size
-            outcome = sender.send(executions[start : start + 500])
-            assert not outcome.failed, outcome.failed
-        seconds = time.perf_counter() - started
-        self.sqs.delete_queue(QueueUrl=queue)
-        return seconds
-
-    def db_only(self, count: int) -> float:
-        """The scheduler's SQL (claim, insert, advance, mark queued) with SQS taken out."""
-        workload.reset(self.conn)
-        workload.seed(self.conn, count)
-        database = Database(lambda: self.postgres.conninfo, connect_timeout=5, ssl_mode="disable")
-        bulk = Tick(database, _AcceptAll(), batch_size=500, redrive_after_seconds=60)
-        started = time.perf_counter()
-        summary = bulk.run(has_time=lambda: True)
-        seconds = time.perf_counter() - started
-        database.close()
-        assert summary.enqueued == count, summary
-        return seconds
-
-    def scale(self, count: int) -> tuple[float, float]:
-        """One invocation over `count` due workflows in its own process: (seconds, peak RSS in MB)."""
-        workload.reset(self.conn)
-        workload.seed(self.conn, count)
-        queue = self.fresh_queue()
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flow_scheduler"], env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        out = process.stdout.read()
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        if status != 0:
-            raise SystemExit(f"bench: the scale run failed: {process.stderr.read().decode()}")
-        self._check(count, json.loads(out)["enqueued"], queue)
-        return seconds, usage.ru_maxrss / 1024
-
-    def idle(self, stored: int, ticks: int) -> float:
-        """Median milliseconds of a tick with `stored` workflows and none due."""
-        workload.reset(self.conn)
-        workload.seed(self.conn, stored, due=False)
-        self.fresh_queue()
-        handler._tick.cache_clear()
-        handler.lambda_handler({}, None)  # warm: connection and clients, as in a warm container
-        times = []
-        for _ in range(ticks):
-            started = time.perf_counter()
-            summary = handler.lambda_handler({}, None)
-            times.append((time.perf_counter() - started) * 1000)
-            assert summary["claimed"] == 0, summary
-        return statistics.median(times)
-
-    def _check(self, count: int, enqueued: int, queue: str) -> None:
-        executions, queued = workload.count_executions(self.conn)
-        depth = int(
-            self.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
-                "ApproximateNumberOfMessages"
-            ]
-        )
-        if not executions == queued == enqueued == depth == count:
-            raise SystemExit(
-                f"bench: expected {count} executions and messages, got {executions} executions "
-                f"({queued} queued), {enqueued} enqueued, {depth} on the queue"
-            )
-        self.sqs.delete_queue(QueueUrl=queue)
-
-
-class _AcceptAll:
-    """Stands in for SQS to isolate the database's share of the work."""
-
-    def send(self, executions):
-        now = _now()
-        return Outcome(accepted={execution.id: now for execution in executions})
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+CONCURRENCIES = [1, 8] if QUICK else [1, 2, 4, 8, 16]
+DEFAULT_CONCURRENCY = 8  # SEND_CONCURRENCY's default
+SENDER_PROCESSES = 2
 
 
 def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+def repeated(measure, *args) -> Run:
+    return median_run([measure(*args) for _ in range(REPEATS)])
+
+
 def main() -> int:
-    results: dict = {"quick": QUICK, "cores": os.cpu_count()}
-    curves = {"n": SIZES, "scheduler": [], "naive": [], "limit": []}
+    started = datetime.now(timezone.utc)
+    load = os.getloadavg()[0]
+    if load > 1.0:
+        say(f"warning: load average {load:.1f} on {os.cpu_count()} cores before starting: other work will bend the figures")
+    curves = {"n": SIZES, "scheduler": [], "naive": [], "sqs_alone": [], "sql_alone": [], "limit": []}
     with running_services() as (postgres, emulator):
         bench = Bench(postgres, emulator)
-        for n in SIZES:
-            say(f"N={n}: scheduler, naive loop, SQS alone, SQL alone")
-            scheduler, slow = n / bench.scheduler(n), n / bench.naive(n)
-            sqs_rate, db_rate = n / bench.sqs_only(n), n / bench.db_only(n)
-            curves["scheduler"].append(scheduler)
-            curves["naive"].append(slow)
-            curves["limit"].append(min(sqs_rate, db_rate))
-            say(f"  {scheduler:,.0f}/s scheduler, {slow:,.0f}/s naive, {sqs_rate:,.0f}/s SQS alone, {db_rate:,.0f}/s SQL alone")
-        n = SIZES[-1]
-        say(f"N={n}: SendMessageBatch concurrency {CONCURRENCIES}")
-        concurrency = {c: n / bench.sqs_only(n, c) for c in CONCURRENCIES}
-        say("  " + ", ".join(f"{c}: {rate:,.0f}/s" for c, rate in concurrency.items()))
-        say(f"scale: {SCALE:,} due workflows in one invocation")
-        scale_seconds, scale_rss = bench.scale(SCALE)
-        say(f"idle: {IDLE:,} workflows stored, none due")
-        idle_ms = bench.idle(IDLE, IDLE_TICKS)
-        with bench.conn.cursor() as cur:
-            cur.execute("SHOW server_version")
-            postgres_version = cur.fetchone()[0]
+        try:
+            for n in SIZES:
+                say(f"N={n:,}: scheduler, SendMessageBatch alone, SQL alone (median of {REPEATS}); naive loop")
+                runs = {"scheduler": [], "sqs_alone": [], "sql_alone": []}
+                for _ in range(REPEATS):  # interleaved, so a slow moment of the machine hits all three alike
+                    runs["scheduler"].append(bench.scheduler(n))
+                    runs["sqs_alone"].append(bench.sqs_only(n))
+                    runs["sql_alone"].append(bench.db_only(n))
+                best = {key: median_run(value) for key, value in runs.items()}
+                best["naive"] = bench.naive(n)
+                for key, run in best.items():
+                    curves[key].append(run.rate)
+                curves["limit"].append(min(best["sqs_alone"].rate, best["sql_alone"].rate))
+                say("  " + ", ".join(f"{key} {run.rate:,.0f}/s" for key, run in best.items()))
 
-    throughput, slow, limit = curves["scheduler"][-1], curves["naive"][-1], curves["limit"][-1]
-    results.update(
-        {
-            "n": SIZES[-1],
-            "throughput_per_s": round(throughput, 1),
-            "naive_per_s": round(slow, 1),
-            "speedup_vs_naive": round(throughput / slow, 1),
-            "limit_per_s": round(limit, 1),
-            "fraction_of_limit": round(throughput / limit, 3),
-            "send_concurrency_per_s": {str(c): round(rate, 1) for c, rate in concurrency.items()},
-            "scale_workflows": SCALE,
-            "scale_seconds": round(scale_seconds, 2),
-            "scale_peak_rss_mb": round(scale_rss, 1),
-            "idle_workflows": IDLE,
-            "idle_tick_ms": round(idle_ms, 2),
-            "curves": {key: [round(v, 1) for v in values] for key, values in curves.items()},
-            "versions": {
-                "python": platform.python_version(),
-                "postgres": postgres_version,
-                **{name: version(name) for name in ("ministack", "boto3", "psycopg2-binary", "croniter", "pgserver")},
-            },
-        }
-    )
+            say(f"N={N:,}: SEND_CONCURRENCY {CONCURRENCIES}, scheduler and SendMessageBatch alone")
+            sweep = {}
+            for c in CONCURRENCIES:
+                if c == DEFAULT_CONCURRENCY:
+                    sweep[c] = (best["scheduler"], best["sqs_alone"])
+                else:
+                    sweep[c] = (repeated(bench.scheduler, N, c), repeated(bench.sqs_only, N, c))
+                say(f"  {c}: scheduler {sweep[c][0].rate:,.0f}/s, SendMessageBatch alone {sweep[c][1].rate:,.0f}/s")
+
+            say(f"N={N:,}: SendMessageBatch alone from {SENDER_PROCESSES} processes at once")
+            processes = repeated(bench.sqs_processes, N, SENDER_PROCESSES, DEFAULT_CONCURRENCY)
+            say(f"  {processes.rate:,.0f}/s")
+
+            say(f"scale: {SCALE:,} due workflows in one invocation")
+            scale = bench.scale(SCALE)
+            say(f"  {scale['seconds']:.1f} s, peak RSS {scale['peak_rss_mb']:.0f} MB")
+
+            say(f"idle: {IDLE:,} workflows stored, none due, {IDLE_TICKS} ticks")
+            idle = bench.idle(IDLE, IDLE_TICKS)
+            say(f"  median {idle['median_ms']:.2f} ms")
+            postgres_version = bench.server_version()
+        finally:
+            bench.close()
+
+    throughput, slow = best["scheduler"].rate, best["naive"].rate
+    limit = min(best["sqs_alone"].rate, best["sql_alone"].rate)
+    results = {
+        "quick": QUICK,
+        "started_at": started.isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "load_average_at_start": round(load, 2),
+        "repeats": REPEATS,
+        "n": N,
+        "throughput_per_s": round(throughput, 1),
+        "naive_per_s": round(slow, 1),
+        "speedup_vs_naive": round(throughput / slow, 1),
+        "sqs_alone_per_s": round(best["sqs_alone"].rate, 1),
+        "sql_alone_per_s": round(best["sql_alone"].rate, 1),
+        "limit_per_s": round(limit, 1),
+        "limited_by": "SendMessageBatch alone" if best["sqs_alone"].rate <= best["sql_alone"].rate else "SQL alone",
+        "fraction_of_limit": round(throughput / limit, 3),
+        "send_concurrency": {
+            str(c): {"scheduler_per_s": round(s.rate, 1), "sqs_alone_per_s": round(q.rate, 1)} for c, (s, q) in sweep.items()
+        },
+        "sqs_processes": {"processes": SENDER_PROCESSES, "concurrency": DEFAULT_CONCURRENCY, "per_s": round(processes.rate, 1)},
+        "cpu_cores": {
+            "scheduler": best["scheduler"].cores,
+            "naive": best["naive"].cores,
+            "sqs_alone": best["sqs_alone"].cores,
+            "sql_alone": best["sql_alone"].cores,
+            "sqs_processes": processes.cores,
+        },
+        "client_cpu_us_per_workflow": {
+            key: round(best[key].client_cpu_us) for key in ("scheduler", "naive", "sqs_alone", "sql_alone")
+        },
+        "scale_workflows": SCALE,
+        "scale_seconds": round(scale["seconds"], 2),
+        "scale_tick_seconds": round(scale["tick_seconds"], 2),
+        "scale_peak_rss_mb": round(scale["peak_rss_mb"], 1),
+        "scale_cpu_seconds": round(scale["cpu_seconds"], 2),
+        "scale_cpu_us_per_workflow": round(scale["cpu_seconds"] / SCALE * 1e6),
+        "idle_workflows": IDLE,
+        "idle_tick_ms": round(idle["median_ms"], 2),
+        "idle_tick_p95_ms": round(idle["p95_ms"], 2),
+        "idle_uses_index": idle["uses_index"],
+        "idle_plan": idle["plan"],
+        "curves": {key: [round(v, 1) for v in values] for key, values in curves.items()},
+        "versions": {
+            "python": platform.python_version(),
+            "postgres": postgres_version,
+            "psycopg2": psycopg2.__version__.split()[0],
+            **{name: version(name) for name in ("ministack", "boto3", "botocore", "croniter", "pgserver")},
+        },
+    }
+    # CPU that other processes took during the headline runs: near 0 when the machine was ours alone.
+    results["other_cores_during_runs"] = max(run.cores.get("other", 0.0) for run in best.values())
+    results["targets"] = report.judge(results)
+
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    plot(curves, OUT / "results.png")
-    print_table(results)
+    report.write_json(results, OUT / "results.json")
+    title = (
+        f"FlowBuilder scheduler vs naive loop vs limit: {results['cores']} cores, PostgreSQL "
+        f"{postgres_version.split()[0]}, MiniStack {results['versions']['ministack']}"
+    )
+    report.plot(curves, OUT / "results.png", title)
+    print()
+    print(report.table(results))
+    print(f"\n{results['cores']} cores ({results['cpu_model']}); {OUT / 'results.json'}, {OUT / 'results.png'}")
     return 0
 
 
-def plot(curves: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    figure, axes = pyplot.subplots(figsize=(7, 4.2))
-    for key, label, style in (
-        ("limit", "limit: min(SendMessageBatch alone, SQL alone)", "k--"),
-        ("scheduler", "flow_scheduler (one tick)", "o-"),
-        ("naive", "naive per-workflow loop", "s-"),
-    ):
-        axes.plot(curves["n"], curves[key], style, label=label)
-    axes.set_xlabel("due workflows (N)")
-    axes.set_ylabel("workflows enqueued per second")
-    axes.set_yscale("log")
-    axes.set_title(f"Scheduler throughput, {os.cpu_count()} cores, PostgreSQL + MiniStack")
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-
-
-def print_table(r: dict) -> None:
-    rows = [
-        ("throughput (one tick)", f"{r['throughput_per_s']:,.0f} workflows/s", f"N={r['n']:,}"),
-        ("naive loop", f"{r['naive_per_s']:,.0f} workflows/s", f"speedup x{r['speedup_vs_naive']}"),
-        ("limit", f"{r['limit_per_s']:,.0f} workflows/s", f"fraction {r['fraction_of_limit']:.2f}"),
-        ("scale", f"{r['scale_seconds']:.1f} s", f"{r['scale_workflows']:,} due, peak RSS {r['scale_peak_rss_mb']:.0f} MB"),
-        ("idle tick", f"{r['idle_tick_ms']:.1f} ms", f"{r['idle_workflows']:,} stored, none due (median)"),
-    ]
-    rows += [
-        (f"SendMessageBatch x{c}", f"{rate:,.0f} messages/s", "concurrent calls")
-        for c, rate in r["send_concurrency_per_s"].items()
-    ]
-    print()
-    print(f"{'measure':<24} {'result':<22} notes")
-    for row in rows:
-        print(f"{row[0]:<24} {row[1]:<22} {row[2]}")
-    print(f"\n{r['cores']} cores; results in {OUT / 'results.json'}, plot in {OUT / 'results.png'}")
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":
