@@ -23,8 +23,11 @@ def invoke(context=None) -> dict:
     return handler.lambda_handler({"source": "aws.events"}, context)
 
 
-def add_workflows(db, count, *, cron="*/5 * * * *", tz="UTC", status="published", due_by=timedelta(minutes=1), name="wf"):
-    """Insert `count` workflows whose next_run_at is `due_by` in the past (negative: in the future)."""
+def add_workflows(db, count, *, cron="rate(1 day)", tz="UTC", status="published", due_by=timedelta(minutes=1), name="wf"):
+    """Insert `count` workflows whose next_run_at is `due_by` in the past (negative: in the future).
+
+    The default schedule cannot come due again during a test: a '*/5' one would, near a five-minute
+    mark, and rightly run a second time in the same tick."""
     with db.cursor() as cur:
         rows = psycopg2.extras.execute_values(
             cur,
