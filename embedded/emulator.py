@@ -42,7 +42,8 @@ class Emulator:
 
     def start(self, timeout: float = 60) -> None:
         """Start MiniStack unless it already runs; return once its health endpoint answers."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.state_dir.chmod(0o700)  # its saved state holds the DB password
         if self.is_running():
             if self._recorded_port() == self.port:
                 self._wait_healthy(timeout)
@@ -76,6 +77,7 @@ class Emulator:
                 env=env,
                 cwd=self.state_dir,
                 start_new_session=True,
+                umask=0o077,  # the state files it writes are ours alone
             )
         self.pid_file.write_text(f"{process.pid} {psutil.Process(process.pid).create_time()} {self.port}\n")
         try:

@@ -67,7 +67,8 @@ class Database:
                 keepalives_idle=10,
                 keepalives_interval=5,
                 keepalives_count=3,
-                options="-c statement_timeout=30000",
+                # UTC: how a timestamp the scheduler cannot use is spelled in its schedule_error.
+                options="-c statement_timeout=30000 -c TimeZone=UTC",
             )
         except psycopg2.OperationalError as err:
             where = f"{params['host']}:{params['port']}/{params['dbname']} as {params['user']}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from flow_scheduler.plan import EARLIEST_RUN
 from scheduler_support import add_workflows, drain, executions, invoke
 
 
@@ -153,6 +154,24 @@ def test_due_query_uses_the_partial_index(db, scheduler_env):
         cur.execute("ANALYZE workflows")
         from flow_scheduler.sql import query
 
-        cur.execute("EXPLAIN " + query("claim_due"), {"limit": 500})
+        cur.execute("EXPLAIN " + query("claim_due"), {"limit": 500, "earliest": EARLIEST_RUN})
         plan = "\n".join(row[0] for row in cur.fetchall())
     assert "workflows_due_idx" in plan, plan
+
+
+def test_redrive_queries_use_the_unsent_index(db, scheduler_env):
+    workflows = add_workflows(db, 200, due_by=timedelta(minutes=-30))
+    with db.cursor() as cur:
+        cur.execute(
+            "INSERT INTO workflow_executions (workflow_id, user_id, trigger, status, scheduled_for, queued_at)"
+            " SELECT w, gen_random_uuid(), 'scheduled', 'queued', now() - g * interval '1 minute', now()"
+            " FROM unnest(%s::uuid[]) AS w, generate_series(1, 20) AS g",
+            (workflows,),
+        )
+        cur.execute("ANALYZE workflow_executions")
+        from flow_scheduler.sql import query
+
+        for name in ("cancel_unpublished", "lease_stale"):
+            cur.execute("EXPLAIN " + query(name), {"limit": 500, "redrive_after": 60})
+            plan = "\n".join(row[0] for row in cur.fetchall())
+            assert "workflow_executions_unsent_idx" in plan, (name, plan)
