@@ -83,7 +83,8 @@ FROM (
     FOR UPDATE SKIP LOCKED
 ) AS stale
 WHERE e.id = stale.id
-RETURNING e.id, e.workflow_id, e.user_id, e.scheduled_for, e.trigger;
+-- A run-now execution may have no occurrence: its message then carries when it was asked for.
+RETURNING e.id, e.workflow_id, e.user_id, coalesce(e.scheduled_for, e.created_at), e.trigger;
 
 -- name: mark_queued
 -- Only a pending row moves: a worker may already have taken the execution further.
