@@ -68,6 +68,8 @@ class Emulator:
             "PERSIST_STATE": "1",
             "STATE_DIR": str(self.state_dir / "state"),
         }
+        self.log_file.touch(mode=0o600)
+        self.log_file.chmod(0o600)  # a log made before this was 0644
         with open(self.log_file, "ab") as log_handle:
             process = subprocess.Popen(
                 [sys.executable, "-m", "ministack"],

@@ -80,7 +80,7 @@ class Postgres:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         running_port = self.running_port()
         if running_port == self.port:
-            self._ensure_database()
+            self.ensure_database()
             return False
         if running_port is not None:
             log.info("postgres: restarting, it listens on %s but port %s is configured", running_port, self.port)
@@ -95,7 +95,7 @@ class Postgres:
         if created:
             self._initdb()
         self._pg_ctl_start(timeout)
-        self._ensure_database()
+        self.ensure_database()
         return created
 
     def stop(self, timeout: float = 30) -> None:
@@ -266,7 +266,8 @@ class Postgres:
             hba.write_text("".join(fixed))
             log.warning("postgres: %s trusted local connections; they now need the password", hba)
 
-    def _ensure_database(self) -> None:
+    def ensure_database(self) -> None:
+        """Create our database if this cluster lacks it (a new DB_NAME)."""
         literal = "'" + self.dbname.replace("'", "''") + "'"
         found = self.psql("-tA", "-c", f"SELECT 1 FROM pg_database WHERE datname = {literal}", dbname="postgres")
         if found.stdout.strip() != "1":

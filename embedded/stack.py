@@ -157,6 +157,7 @@ class Stack:
         DB_NAME can never leave a database marked as done without its schema."""
         init_dir = self.repo / "db" / "init"
         digest = _digest(sorted(init_dir.glob("*.sql")))
+        self.postgres.ensure_database()  # a running cluster and a new DB_NAME
         applied = self.postgres.psql("-tA", "-c", _APPLIED_DIGEST, check=False)
         if applied.returncode == 0 and applied.stdout.strip() == digest:
             say("database: db/init already applied")
