@@ -55,11 +55,12 @@ def lambda_handler(event, context):
         log("config_error", logging.ERROR, error=str(err))
         raise ConfigError(str(err)) from None
     remaining = context.get_remaining_time_in_millis if context is not None else _no_deadline()
-    if remaining() <= margin_ms:
+    at_start = remaining()
+    if at_start <= margin_ms:
         log(
             "config_error",
             logging.ERROR,
-            error=f"TIMEOUT_MARGIN_MS={margin_ms} is not below the {remaining()} ms this invocation has, so it does "
+            error=f"TIMEOUT_MARGIN_MS={margin_ms} is not below the {at_start} ms this invocation has, so it does "
             "nothing: lower TIMEOUT_MARGIN_MS or raise the function's timeout",
         )
     try:

@@ -11,7 +11,9 @@ from .schedule import ScheduleError, next_after, parse, zone
 
 T = TypeVar("T")
 
-EARLIEST_RUN = "1970-01-01 00:00:00+00"  # also the database's CHECK (db/init/004_row_limits.sql)
+# The earliest next_run_at the scheduler uses; the claim query (queries.sql) and the database's CHECK
+# (db/init/004_row_limits.sql) spell the same bound.
+EARLIEST_RUN = "1970-01-01 00:00:00+00"
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,12 @@
 
 -- name: claim_due
 -- Uses workflows_due_idx; SKIP LOCKED lets overlapping invocations share the work without waiting.
--- A next_run_at before %(earliest)s comes back as text only (a BC date would fail the fetch), to be flagged.
+-- A next_run_at before 1970 (plan.EARLIEST_RUN) comes back as text only, to be flagged: a BC date would
+-- fail the fetch itself, and sort first on every tick.
 SELECT id, user_id, cron, timezone,
-       CASE WHEN next_run_at >= %(earliest)s::timestamptz THEN next_run_at END AS usable_next_run_at,
+       CASE WHEN next_run_at >= '1970-01-01 00:00:00+00' THEN next_run_at END AS usable_next_run_at,
        now() AS now,
-       CASE WHEN next_run_at < %(earliest)s::timestamptz THEN next_run_at::text END AS unusable_next_run_at
+       CASE WHEN next_run_at < '1970-01-01 00:00:00+00' THEN next_run_at::text END AS unusable_next_run_at
 FROM workflows
 WHERE status = 'published' AND cron IS NOT NULL AND schedule_error IS NULL
   AND next_run_at <= now()

@@ -19,7 +19,7 @@ from psycopg2.extras import execute_values
 from .db import Database
 from .logs import log
 from .messages import Execution
-from .plan import EARLIEST_RUN, Claimed, Plan, plan
+from .plan import Claimed, Plan, plan
 from .sql import query
 from .sqs import Sender
 
@@ -115,7 +115,7 @@ class Tick:
 
     def _claim_and_apply(self, cur, claim: str) -> tuple[int, Plan, list[Execution]]:
         """Lock a batch, then create its executions, advance and flag it, all in the caller's transaction."""
-        cur.execute(query(claim), {"limit": self._batch_size, "earliest": EARLIEST_RUN})
+        cur.execute(query(claim), {"limit": self._batch_size})
         rows = [Claimed(*row) for row in cur.fetchall()]
         result = plan(rows)
         created = []
