@@ -95,7 +95,7 @@ class Bench:
             try:
                 yield routes
             finally:
-                _new_container()
+                new_container()
                 self.work_conn.close()
                 os.environ.update(plain)
                 self.work_conn, self.work_sqs = self.conn, self.sqs
@@ -107,7 +107,7 @@ class Bench:
         return {**self.postgres.conninfo, "port": port}
 
     def close(self) -> None:
-        _new_container()
+        new_container()
         self.conn.close()
 
     def fresh_queue(self) -> str:
@@ -120,7 +120,7 @@ class Bench:
         workload.reset(self.conn)
         queue = self.fresh_queue()
         os.environ.update({"SEND_CONCURRENCY": str(concurrency), "BATCH_SIZE": str(batch_size)})
-        _new_container()
+        new_container()
         handler.lambda_handler({}, None)  # warm: settings, clients, connection, as EventBridge's every-minute calls keep it
         workload.seed(self.conn, count)
         with Meter(self.parties) as meter:
@@ -149,7 +149,7 @@ class Bench:
         queued_at - max(scheduled_for, tick start), in milliseconds."""
         workload.reset(self.conn)
         queue = self.fresh_queue()
-        _new_container()
+        new_container()
         handler.lambda_handler({}, None)  # warm
         workload.seed(self.conn, count)  # one statement: every next_run_at is the same instant
         started = datetime.now(timezone.utc)
@@ -292,7 +292,7 @@ class Bench:
         workload.reset(self.conn)
         workload.seed(self.conn, stored, due=False)
         self.fresh_queue()
-        _new_container()
+        new_container()
         handler.lambda_handler({}, None)  # warm
         times = []
         for _ in range(ticks):
@@ -375,7 +375,7 @@ def import_times(top: int = 6) -> dict:
     return {"total_ms": round(total / 1000, 1), "heaviest_ms": {name: round(us / 1000, 1) for name, us in own.most_common(top)}}
 
 
-def _new_container() -> None:
+def new_container() -> None:
     """A cold start: the cached container (settings, clients, connection) is closed and dropped."""
     if handler._tick.cache_info().currsize:
         handler._tick()[0].close()
