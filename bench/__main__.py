@@ -219,7 +219,10 @@ def under_latency(bench: Bench, curves: dict) -> dict:
     delayed as on AWS; the SEND_CONCURRENCY and BATCH_SIZE sweep; the lag of a burst. Fills the
     latency curves, returns the latency_* keys."""
     say(f"AWS-like latency: SQS +{LATENCY.sqs_ms:g} ms a call, PostgreSQL +{LATENCY.postgres_ms:g} ms a round trip")
+    direct = bench.round_trips()
     with bench.latency(LATENCY) as routes:
+        added = {key: value - direct[key] for key, value in bench.round_trips().items()}
+        say(f"  measured: SQS +{added['sqs']:.2f} ms a call, PostgreSQL +{added['postgres']:.2f} ms a round trip")
         for n in SIZES:
             best = medians(bench, n)
             for key, run in best.items():
@@ -241,7 +244,11 @@ def under_latency(bench: Bench, curves: dict) -> dict:
     rate = best["scheduler"].rate
     limit = min(best["sqs_alone"].rate, best["sql_alone"].rate)
     return {
-        "latency_profile": {**LATENCY.as_dict(), "proxy": proxy},
+        "latency_profile": {
+            **LATENCY.as_dict(),
+            "added_ms_measured": {key: round(value, 2) for key, value in added.items()},  # median, smallest calls
+            "proxy": proxy,
+        },
         "latency_per_s": round(rate, 1),
         "latency_naive_per_s": round(slow.rate, 1),
         "latency_naive_n": LATENCY_NAIVE_N,

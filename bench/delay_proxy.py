@@ -9,9 +9,9 @@ TCP, not HTTP: the same proxy carries SQS's HTTP and PostgreSQL's wire protocol,
 bytes costs far less CPU than parsing requests on a machine the benchmark already keeps busy
 (tests/faults/sqs_proxy.py rewrites SQS requests; this only delays them).
 
-Protocol: prints one JSON line {"HOST:PORT": listening port, ...} once listening; each `stats` line
-on stdin is answered by {"HOST:PORT": {"chunks", "late_ms_mean"}} (late: how much later than MS a
-chunk went out, the proxy's own overhead). Bounded: listens on 127.0.0.1 only, at most
+Protocol: prints one JSON line, the listening ports in the order of the routes, once listening;
+each `stats` line on stdin is answered by a list of {"chunks", "late_ms_mean"} in the same order
+(late: how much later than MS a chunk went out, the proxy's own overhead). Bounded: listens on 127.0.0.1 only, at most
 MAX_CONNECTIONS at once, exits when stdin closes (its parent ended) or after --seconds.
 """
 
@@ -115,16 +115,16 @@ def main() -> int:
     parser.add_argument("routes", nargs="+", metavar="HOST:PORT=MS")
     parser.add_argument("--seconds", type=float, default=3600, help="exit after this long, whatever happens")
     args = parser.parse_args()
-    lines = {}
+    lines = []
     for route in args.routes:
         target, _, ms = route.partition("=")
         host, _, port = target.rpartition(":")
-        lines[target] = DelayLine((host, int(port)), float(ms) / 1000)
+        lines.append(DelayLine((host, int(port)), float(ms) / 1000))
     threading.Timer(args.seconds, os._exit, args=(0,)).start()
-    print(json.dumps({target: line.port for target, line in lines.items()}), flush=True)
+    print(json.dumps([line.port for line in lines]), flush=True)
     for request in sys.stdin:
         if request.strip() == "stats":
-            print(json.dumps({target: line.stats() for target, line in lines.items()}), flush=True)
+            print(json.dumps([line.stats() for line in lines]), flush=True)
     os._exit(0)  # stdin closed: the parent is done with us
 
 

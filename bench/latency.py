@@ -42,8 +42,7 @@ class Routes:
         """Chunks forwarded and the proxy's own lateness beyond the delay, per service."""
         self.process.stdin.write("stats\n")
         self.process.stdin.flush()
-        raw = json.loads(self.process.stdout.readline())
-        return dict(zip(("postgres", "sqs"), raw.values()))
+        return dict(zip(("postgres", "sqs"), json.loads(self.process.stdout.readline())))
 
 
 @contextmanager
@@ -61,7 +60,7 @@ def delayed(postgres_port: int, emulator_url: str, profile: Profile, seconds: fl
         line = process.stdout.readline()
         if not line:
             raise SystemExit("bench: the delay proxy failed to start")
-        postgres, sqs = json.loads(line).values()
+        postgres, sqs = json.loads(line)
         yield Routes(process, postgres, f"http://127.0.0.1:{sqs}")
     finally:
         process.stdin.close()

@@ -102,6 +102,28 @@ class Bench:
                 self.parties = replace(self.parties, proxy=None)
                 self.routes = None
 
+    def round_trips(self, times: int = 30) -> dict:
+        """Median milliseconds of the smallest PostgreSQL round trip (SELECT 1) and SQS call
+        (GetQueueAttributes), through whatever the naive loop works through: with and without the
+        latency profile, the difference is the delay the proxies really add."""
+        queue = self.fresh_queue()
+
+        def median_ms(call) -> float:
+            call()  # connected, warm
+            samples = []
+            for _ in range(times):
+                started = time.perf_counter()
+                call()
+                samples.append((time.perf_counter() - started) * 1000)
+            return statistics.median(samples)
+
+        with self.work_conn.cursor() as cur:
+            postgres = median_ms(lambda: cur.execute("SELECT 1"))
+        self.work_conn.rollback()
+        sqs = median_ms(lambda: self.work_sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"]))
+        self.sqs.delete_queue(QueueUrl=queue)
+        return {"postgres": postgres, "sqs": sqs}
+
     def _conninfo(self) -> dict:
         port = self.routes.postgres_port if self.routes else self.postgres.conninfo["port"]
         return {**self.postgres.conninfo, "port": port}

@@ -78,7 +78,11 @@ def table(r: dict) -> str:
         ),
     ]
     latency, sweep = r["latency_profile"], r["latency_sweep"]
-    delays = f"SQS +{latency['sqs_ms']:g} ms, PostgreSQL +{latency['postgres_ms']:g} ms"
+    added = latency["added_ms_measured"]
+    delays = (
+        f"SQS +{latency['sqs_ms']:g} ms, PostgreSQL +{latency['postgres_ms']:g} ms a round trip; "
+        f"measured +{added['sqs']:.1f} ms, +{added['postgres']:.2f} ms"
+    )
     rows += [
         (
             f"fan-out: {r['fanout_invocations']} concurrent invocations (processes), {r['n']:,} due, SKIP LOCKED",
