@@ -142,11 +142,13 @@ def main() -> int:
         "scale_peak_rss_mb": round(scale["peak_rss_mb"], 1),
         "scale_cpu_seconds": round(scale["cpu_seconds"], 2),
         "scale_cpu_us_per_workflow": round(scale["cpu_seconds"] / SCALE * 1e6),
+        "scale_executions_sizes_mb": scale["executions_sizes_mb"],
         "idle_workflows": IDLE,
         "idle_tick_ms": round(idle["median_ms"], 2),
         "idle_tick_p95_ms": round(idle["p95_ms"], 2),
         "idle_uses_index": idle["uses_index"],
         "idle_plan": idle["plan"],
+        "idle_sizes_mb": idle["sizes_mb"],
         "curves": {key: [round(v, 1) for v in values] for key, values in curves.items()},
         "versions": {
             "python": platform.python_version(),

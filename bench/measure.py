@@ -303,6 +303,7 @@ class Bench:
         summary = json.loads(out)
         self._check(count, summary["enqueued"], queue)
         return {
+            "executions_sizes_mb": self.sizes_mb("workflow_executions"),  # `count` executions on disk
             "seconds": seconds,
             "tick_seconds": summary["duration_ms"] / 1000,
             "peak_rss_mb": usage.ru_maxrss / 1024,  # Linux reports KiB
@@ -332,7 +333,20 @@ class Bench:
             "p95_ms": sorted(times)[max(0, round(len(times) * 0.95) - 1)],
             "plan": plan,
             "uses_index": any("workflows_due_idx" in line for line in plan),
+            "sizes_mb": self.sizes_mb("workflows"),  # what `stored` schedules cost on disk
         }
+
+    def sizes_mb(self, table: str) -> dict[str, float]:
+        """On-disk size of a table and of each of its indexes, in MiB."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c WHERE c.oid = %(t)s::regclass"
+                " OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = %(t)s::regclass)",
+                {"t": table},
+            )
+            sizes = {name: round(size / 2**20, 1) for name, size in cur.fetchall()}
+        self.conn.rollback()
+        return sizes
 
     def server_version(self) -> str:
         with self.conn.cursor() as cur:

@@ -62,6 +62,12 @@ def table(r: dict) -> str:
             verdict("idle_tick"),
         ),
         (
+            f"on disk: {r['idle_workflows']:,} schedules; {r['scale_workflows']:,} executions",
+            ", ".join(f"{name} {mb:,.0f}" for name, mb in {**r["idle_sizes_mb"], **r["scale_executions_sizes_mb"]}.items())
+            + " MiB",
+            "",
+        ),
+        (
             f"scheduler at SEND_CONCURRENCY {levels}",
             " / ".join(f"{v['scheduler_per_s']:,.0f}" for v in sweep.values()) + " workflows/s",
             "",

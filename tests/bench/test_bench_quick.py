@@ -40,6 +40,7 @@ def test_quick_bench_writes_the_json_and_the_plot(tmp_path):
     assert results["quick"] is True and results["scale_workflows"] == 2000 and results["idle_workflows"] == 20000
     assert all(results[key] > 0 for key in ("throughput_per_s", "naive_per_s", "limit_per_s", "scale_peak_rss_mb"))
     assert results["idle_uses_index"] is True, results["idle_plan"]
+    assert results["idle_sizes_mb"]["workflows_due_idx"] > 0
     assert {"python", "postgres", "ministack", "boto3", "psycopg2"} <= results["versions"].keys()
     assert {"client", "emulator", "postgres", "other"} == results["cpu_cores"]["scheduler"].keys()
     assert TARGETS == results["targets"].keys() and all(t["met"] is None for t in results["targets"].values())
