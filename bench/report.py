@@ -217,7 +217,7 @@ def plot(r: dict, path: Path, title: str) -> None:
         axes.set_xlabel("due workflows (N)")
         axes.set_yscale("log")
         axes.grid(True, which="both", alpha=0.3)
-        axes.legend(fontsize=7, loc="lower right")
+        axes.legend(fontsize=7, loc="center right")
     figure.suptitle(f"{title}{'  (SMOKE TEST: BENCH_QUICK=1)' if r['quick'] else ''}", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
