@@ -68,7 +68,10 @@ def main() -> int:
         bench = Bench(postgres, emulator)
         try:
             for n in SIZES:
-                say(f"N={n:,}: scheduler, SendMessageBatch alone, SQL alone, {SENDER_PROCESSES} fanned-out (median of {REPEATS}); naive loop")
+                say(
+                    f"N={n:,}: scheduler, SendMessageBatch alone, SQL alone, {SENDER_PROCESSES} fanned-out"
+                    f" (median of {REPEATS}); naive loop"
+                )
                 best = medians(bench, n, fanout=True)
                 best["naive"] = bench.naive(n)
                 for key, run in best.items():
@@ -165,7 +168,8 @@ def main() -> int:
             "fanout_speedup_vs_naive": round(fanout.rate / slow, 1),
             "fanout_fraction_of_limit": round(fanout.rate / processes.rate, 3),
             "fanout_shares": fanout.shares,
-            "fanout_checked": "0 lost, 0 duplicated: one queued execution per occurrence and one message each, else the bench stops",
+            "fanout_checked": "0 lost, 0 duplicated: one queued execution per occurrence and one message each,"
+            " else the bench stops",
             **latency,
             "lag_n": LAG_N,
             **{f"lag_{key}": round(value, 1) for key, value in lag.items()},

@@ -92,7 +92,8 @@ def table(r: dict) -> str:
     rows += [
         (
             f"fan-out: {r['fanout_invocations']} concurrent invocations (processes), {r['n']:,} due, SKIP LOCKED",
-            f"{r['fanout_per_s']:,.0f} workflows/s (shares {' + '.join(f'{s:,}' for s in r['fanout_shares'])}), 0 lost, 0 duplicated",
+            f"{r['fanout_per_s']:,.0f} workflows/s (shares {' + '.join(f'{s:,}' for s in r['fanout_shares'])}),"
+            " 0 lost, 0 duplicated",
             "",
         ),
         ("fan-out speedup vs naive (the naive loop cannot fan out safely)", f"x{r['fanout_speedup_vs_naive']}", ""),
@@ -211,7 +212,10 @@ def plot(r: dict, path: Path, title: str) -> None:
     )
     latency = r["latency_profile"]
     loopback.set_title("loopback", fontsize=10)
-    delayed.set_title(f"AWS-like latency: SQS +{latency['sqs_ms']:g} ms a call, PostgreSQL +{latency['postgres_ms']:g} ms a round trip", fontsize=10)
+    delayed.set_title(
+        f"AWS-like latency: SQS +{latency['sqs_ms']:g} ms a call, PostgreSQL +{latency['postgres_ms']:g} ms a round trip",
+        fontsize=10,
+    )
     loopback.set_ylabel("workflows enqueued per second (median)")
     for axes in (loopback, delayed):
         axes.set_xlabel("due workflows (N)")
