@@ -14,7 +14,7 @@ from worker_support import new_worker
 def worker_env(scheduler_env):
     """The Lambda environment of both functions (same DB_* names); a fresh worker container per test."""
     scheduler_env.setenv("WORKER_SIMULATED_MS", "50")
-    scheduler_env.setenv("WORKER_RUNNING_TIMEOUT_SECONDS", "180")
+    scheduler_env.setenv("WORKER_RUNNING_TIMEOUT_SECONDS", "120")
     scheduler_env.setenv("WORKER_MAX_ATTEMPTS", "3")
     new_worker()
     yield scheduler_env

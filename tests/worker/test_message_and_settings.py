@@ -64,7 +64,7 @@ ENV = {"DB_HOST": "db", "DB_PASSWORD": "pw"}
 
 def test_defaults():
     settings = load_worker_settings(ENV)
-    assert (settings.simulated_ms, settings.running_timeout_seconds, settings.max_attempts) == (300, 180, 3)
+    assert (settings.simulated_ms, settings.running_timeout_seconds, settings.max_attempts) == (300, 120, 3)
     assert settings.db_ssl_mode == "require" and settings.db_name == "flow-builder"
 
 

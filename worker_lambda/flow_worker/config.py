@@ -45,7 +45,7 @@ def load_worker_settings(env: Mapping[str, str]) -> WorkerSettings:
         db_connect_timeout=_integer(env, "DB_CONNECT_TIMEOUT", 5, 1, 60),
         log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         simulated_ms=_integer(env, "WORKER_SIMULATED_MS", 300, 0, 600_000),
-        running_timeout_seconds=_integer(env, "WORKER_RUNNING_TIMEOUT_SECONDS", 180, 1, 86_400),
+        running_timeout_seconds=_integer(env, "WORKER_RUNNING_TIMEOUT_SECONDS", 120, 1, 86_400),
         max_attempts=_integer(env, "WORKER_MAX_ATTEMPTS", 3, 1, 100),
     )
 
