@@ -9,7 +9,17 @@ import psycopg2
 
 from flow_scheduler.sql import named_queries
 
-COLUMNS = ("workflow", "trigger", "status", "scheduled_for", "queued_at", "started_at", "finished_at", "attempts", "error")
+COLUMNS = (
+    "workflow",
+    "trigger",
+    "status",
+    "scheduled_for",
+    "queued_at",
+    "started_at",
+    "finished_at",
+    "attempts",
+    "error",
+)
 
 
 class DatabaseError(RuntimeError):
@@ -30,7 +40,9 @@ def latest(settings: dict[str, str], limit: int) -> list[tuple]:
         )
     except psycopg2.OperationalError as err:
         reason = str(err).strip().splitlines()[0]
-        raise DatabaseError(f"cannot read executions from PostgreSQL at {where}: {reason}; is the stack up (`make status`)?") from None
+        raise DatabaseError(
+            f"cannot read executions from PostgreSQL at {where}: {reason}; is the stack up (`make status`)?"
+        ) from None
     try:
         with conn, conn.cursor() as cur:
             cur.execute(named_queries(Path(__file__).with_name("queries.sql"))["latest_executions"], {"limit": limit})

@@ -56,7 +56,9 @@ def wait_until(probe, timeout: float, what: str):
         value = probe()
         if value:
             return value
-        assert time.monotonic() < deadline, f"{what}: not seen within {timeout:.0f}s (see `make logs` and `make executions`)"
+        assert time.monotonic() < deadline, (
+            f"{what}: not seen within {timeout:.0f}s (see `make logs` and `make executions`)"
+        )
         time.sleep(2)
 
 
@@ -68,6 +70,7 @@ def row(db, execution_id) -> dict:
 
 def finished(db, workflow_id, timeout: float) -> dict:
     """The workflow's one execution once it is completed or failed."""
+
     def done():
         return wait_for_execution(db, workflow_id, timeout=0, status="completed") or wait_for_execution(
             db, workflow_id, timeout=0, status="failed"
@@ -118,7 +121,9 @@ def test_the_same_message_delivered_twice_runs_once(db, aws, queue_url, settings
     aws["sqs"].send_message(QueueUrl=queue_url, MessageBody=body(again, execution["queued_at"]))
 
     skipped = wait_until(
-        lambda: worker_lines(logs, "execution_skipped", execution_id=str(execution["id"])), 120, "the duplicate acknowledged"
+        lambda: worker_lines(logs, "execution_skipped", execution_id=str(execution["id"])),
+        120,
+        "the duplicate acknowledged",
     )
     assert skipped[0]["status"] == "completed"
     assert row(db, execution["id"])["attempts"] == 1 and row(db, execution["id"])["status"] == "completed"
@@ -135,7 +140,11 @@ def test_a_message_for_an_unknown_execution_is_acknowledged_and_logged(aws, queu
 
 def test_a_malformed_message_is_retried_then_lands_in_the_dlq(aws, queue_url, dlq_url, logs):
     sqs = aws["sqs"]
-    visibility = int(sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])["Attributes"]["VisibilityTimeout"])
+    visibility = int(
+        sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])["Attributes"][
+            "VisibilityTimeout"
+        ]
+    )
     marker = uuid.uuid4().hex
     message_id = sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"e2e": marker}))["MessageId"]
 
@@ -171,5 +180,7 @@ def test_a_run_whose_worker_died_is_run_again(db, aws, queue_url, worker_config,
                "trigger": "manual", "status": "queued", "scheduled_for": None, "queued_at": queued_at.isoformat()}  # fmt: skip
     aws["sqs"].send_message(QueueUrl=queue_url, MessageBody=json.dumps(crashed))
 
-    done = wait_until(lambda: row(db, execution_id)["status"] == "completed" and row(db, execution_id), 120, "the re-run")
+    done = wait_until(
+        lambda: row(db, execution_id)["status"] == "completed" and row(db, execution_id), 120, "the re-run"
+    )
     assert done["attempts"] == 2 and done["finished_at"] > done["started_at"]

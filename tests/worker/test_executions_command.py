@@ -22,7 +22,10 @@ def settings_of(postgres, **override) -> dict[str, str]:
 def test_lists_the_latest_executions_with_timings_and_errors(db, postgres, sqs, queue, worker_env, capsys):
     ok, bad = add_workflows(db, 2, name="listed")
     with db.cursor() as cur:
-        cur.execute("UPDATE workflows SET definition = %s WHERE id = %s", (Json({"simulate": "fail", "error": "quota exceeded"}), bad))
+        cur.execute(
+            "UPDATE workflows SET definition = %s WHERE id = %s",
+            (Json({"simulate": "fail", "error": "quota exceeded"}), bad),
+        )
     invoke()
     deliver(sqs, queue, receive(sqs, queue))
     add_workflows(db, 1, name="waiting")
@@ -33,9 +36,21 @@ def test_lists_the_latest_executions_with_timings_and_errors(db, postgres, sqs, 
 
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "== the latest 3 executions (times in UTC)"
-    assert lines[1].split() == ["workflow", "trigger", "status", "scheduled_for", "queued_at", "started_at", "finished_at", "attempts", "error"]
+    assert lines[1].split() == [
+        "workflow",
+        "trigger",
+        "status",
+        "scheduled_for",
+        "queued_at",
+        "started_at",
+        "finished_at",
+        "attempts",
+        "error",
+    ]
     waiting, *done = lines[2:]
-    assert waiting.split()[:3] == ["waiting-0", "scheduled", "queued"] and waiting.count(" - ") >= 2  # not started, not finished
+    assert (
+        waiting.split()[:3] == ["waiting-0", "scheduled", "queued"] and waiting.count(" - ") >= 2
+    )  # not started, not finished
     by_status = {line.split()[2]: line for line in done}
     assert set(by_status) == {"completed", "failed"}
     assert by_status["failed"].endswith("quota exceeded")
@@ -43,5 +58,8 @@ def test_lists_the_latest_executions_with_timings_and_errors(db, postgres, sqs, 
 
 
 def test_an_unreachable_database_is_one_clear_line(postgres):
-    with pytest.raises(StackError, match=r"^cannot read executions from PostgreSQL at 127.0.0.1:1: .*is the stack up \(`make status`\)\?$"):
+    with pytest.raises(
+        StackError,
+        match=r"^cannot read executions from PostgreSQL at 127.0.0.1:1: .*is the stack up \(`make status`\)\?$",
+    ):
         cmd_executions(settings_of(postgres, DB_PORT="1"), argparse.Namespace(limit=5))

@@ -21,7 +21,9 @@ def test_the_scheduler_message_is_what_the_worker_reads():
     queued_at = datetime.now(timezone.utc)
     message = parse(body(EXECUTION, queued_at))
     assert (message.execution_id, message.workflow_id, message.user_id) == (
-        EXECUTION.id, EXECUTION.workflow_id, EXECUTION.user_id
+        EXECUTION.id,
+        EXECUTION.workflow_id,
+        EXECUTION.user_id,
     )
     assert message.trigger == "scheduled" and message.queued_at == queued_at
 
@@ -72,7 +74,10 @@ def test_defaults():
     ("env", "message"),
     [
         ({}, "DB_HOST is not set"),
-        (ENV | {"WORKER_RUNNING_TIMEOUT_SECONDS": "soon"}, "WORKER_RUNNING_TIMEOUT_SECONDS='soon' is not a whole number"),
+        (
+            ENV | {"WORKER_RUNNING_TIMEOUT_SECONDS": "soon"},
+            "WORKER_RUNNING_TIMEOUT_SECONDS='soon' is not a whole number",
+        ),
         (ENV | {"WORKER_MAX_ATTEMPTS": "0"}, "WORKER_MAX_ATTEMPTS=0 is out of range"),
         (ENV | {"WORKER_SIMULATED_MS": "-5"}, "WORKER_SIMULATED_MS=-5 is out of range"),
     ],

@@ -50,11 +50,22 @@ def old_database(db, postgres):
                 (owner, NOW - timedelta(minutes=3), owner),
             )
             due, archived = (row[0] for row in cur.fetchall())
-            for workflow, status, hours in ((due, "queued", 2), (due, "pending", 3), (archived, "completed", 4), (archived, "cancelled", 5)):
+            for workflow, status, hours in (
+                (due, "queued", 2),
+                (due, "pending", 3),
+                (archived, "completed", 4),
+                (archived, "cancelled", 5),
+            ):
                 cur.execute(
                     "INSERT INTO workflow_executions (workflow_id, user_id, trigger, status, scheduled_for, queued_at)"
                     " VALUES (%s, %s, 'scheduled', %s, %s, %s)",
-                    (workflow, owner, status, NOW - timedelta(hours=hours), NOW - timedelta(hours=hours) if status != "pending" else None),
+                    (
+                        workflow,
+                        owner,
+                        status,
+                        NOW - timedelta(hours=hours),
+                        NOW - timedelta(hours=hours) if status != "pending" else None,
+                    ),
                 )
         yield name, conn
     finally:
@@ -73,8 +84,13 @@ def test_db_init_upgrades_the_previous_schema_keeping_every_row(old_database, sq
     apply(conn, sorted(DB_INIT.glob("*.sql")))
     apply(conn, sorted(DB_INIT.glob("*.sql")))  # and again: nothing changes, nothing fails
 
-    assert (snapshot(conn, "workflows", workflow_columns), snapshot(conn, "workflow_executions", execution_columns)) == before
-    assert set(snapshot(conn, "workflow_executions", "attempts, started_at, finished_at, error")) == {(0, None, None, None)}
+    assert (
+        snapshot(conn, "workflows", workflow_columns),
+        snapshot(conn, "workflow_executions", execution_columns),
+    ) == before
+    assert set(snapshot(conn, "workflow_executions", "attempts, started_at, finished_at, error")) == {
+        (0, None, None, None)
+    }
     assert [row[0] for row in snapshot(conn, "workflows", "definition")] == [{}] * 9
 
     # The scheduler and the worker on the upgraded database.

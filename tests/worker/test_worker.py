@@ -6,10 +6,15 @@ from __future__ import annotations
 import json
 import signal
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 from psycopg2.extras import Json
 
+from flow_scheduler.db import Database
+from flow_worker.lifecycle import Lifecycle
+from flow_worker.message import parse
+from flow_worker.runner import Outcome, simulated
 from scheduler_support import add_workflows, invoke
 from worker_support import deliver, execution, receive, wait_for, worker_process
 
@@ -40,7 +45,11 @@ def test_a_scheduled_execution_completes_with_its_timings_in_order(db, sqs, queu
     (done,) = log_lines.actions("execution_completed")
     assert done["execution_id"] == str(execution_id) and done["attempt"] == 1
     assert log_lines.actions("worker_batch")[-1] | {"time": None} == {
-        "time": None, "level": "INFO", "action": "worker_batch", "received": 1, "failed": 0
+        "time": None,
+        "level": "INFO",
+        "action": "worker_batch",
+        "received": 1,
+        "failed": 0,
     }
 
 
@@ -159,7 +168,9 @@ def test_an_invalid_message_lands_in_the_dlq_after_five_receives(sqs, worker_env
     dlq = sqs.create_queue(QueueName=f"dlq-{uuid.uuid4().hex[:10]}")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5})
-    source = sqs.create_queue(QueueName=f"src-{uuid.uuid4().hex[:10]}", Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    source = sqs.create_queue(QueueName=f"src-{uuid.uuid4().hex[:10]}", Attributes={"RedrivePolicy": policy})[
+        "QueueUrl"
+    ]
     try:
         sqs.send_message(QueueUrl=source, MessageBody='{"hello": "world"}')
         for _ in range(5):
@@ -245,3 +256,43 @@ def test_the_database_down_makes_every_record_a_batch_item_failure(db, sqs, queu
     (line,) = log_lines.actions("execution_error")
     assert "cannot connect to PostgreSQL" in line["error"] and "SQS delivers it again" in line["error"]
     assert postgres.conninfo["password"] not in json.dumps(line)
+
+
+def test_a_run_presumed_dead_that_finishes_late_does_not_overwrite_the_newer_run(db, postgres, log_lines):
+    """Worker A's run outlives WORKER_RUNNING_TIMEOUT_SECONDS; the redelivered message lets worker B run it
+    again and complete it; A's late outcome is then discarded, not written over B's."""
+    (workflow,) = add_workflows(db, 1)
+    with db.cursor() as cur:
+        cur.execute(
+            "INSERT INTO workflow_executions (workflow_id, user_id, trigger, status)"
+            " SELECT id, user_id, 'manual', 'queued' FROM workflows WHERE id = %s RETURNING id, user_id",
+            (workflow,),
+        )
+        execution_id, user_id = cur.fetchone()
+    message = parse(
+        json.dumps({"execution_id": str(execution_id), "workflow_id": str(workflow), "user_id": str(user_id),
+                    "trigger": "manual", "status": "queued", "scheduled_for": None,
+                    "queued_at": datetime.now(timezone.utc).isoformat()})
+    )  # fmt: skip
+
+    def database() -> Database:
+        return Database(lambda: dict(postgres.conninfo), connect_timeout=5, ssl_mode="disable")
+
+    b = Lifecycle(database(), simulated(0), running_timeout_seconds=60, max_attempts=3)
+
+    def slow_run(run):
+        with db.cursor() as cur:  # A has been running for longer than the limit...
+            cur.execute(
+                "UPDATE workflow_executions SET started_at = now() - interval '61 seconds' WHERE id = %s",
+                (execution_id,),
+            )
+        assert b.handle(message) == "completed"  # ...so its redelivered message is run again by B
+        return Outcome("A's late failure")
+
+    a = Lifecycle(database(), slow_run, running_timeout_seconds=60, max_attempts=3)
+    assert a.handle(message) == "skipped"
+
+    row = execution(db, execution_id)
+    assert row["status"] == "completed" and row["attempts"] == 2 and row["error"] is None
+    (superseded,) = log_lines.actions("execution_superseded")
+    assert superseded["attempt"] == 1

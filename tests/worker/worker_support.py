@@ -66,7 +66,9 @@ def deliver(sqs, queue_url: str, messages: list[dict]) -> dict:
     failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
     for message in messages:
         if message["MessageId"] in failed:
-            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+            sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
         else:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return response

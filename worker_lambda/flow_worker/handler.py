@@ -70,6 +70,8 @@ def lambda_handler(event, context):
         logs.configure()
         log("config_error", logging.ERROR, error=str(err))
         raise ConfigError(str(err)) from None
-    response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
     log("worker_batch", received=len(event.get("Records", [])), failed=len(response["batchItemFailures"]))
     return response

@@ -66,7 +66,12 @@ class Lifecycle:
     def _finish(self, cur, run: Run, outcome: Outcome) -> bool:
         cur.execute(
             _queries()["finish"],
-            {"execution_id": run.execution_id, "attempt": run.attempt, "status": outcome.status, "error": outcome.error},
+            {
+                "execution_id": run.execution_id,
+                "attempt": run.attempt,
+                "status": outcome.status,
+                "error": outcome.error,
+            },
         )
         return cur.fetchone() is not None
 
@@ -89,7 +94,12 @@ class Lifecycle:
         row = cur.fetchone()
         if row is None:
             # Its workflow was deleted (executions go with it): nothing to run, and retrying cannot change that.
-            log("execution_unknown", logging.WARNING, **ids, reason="no such execution (workflow deleted?); acknowledged")
+            log(
+                "execution_unknown",
+                logging.WARNING,
+                **ids,
+                reason="no such execution (workflow deleted?); acknowledged",
+            )
             return "unknown"
         status, attempts, started_at = row
         log("execution_skipped", **ids, status=status, attempts=attempts, started_at=started_at,

@@ -38,7 +38,9 @@ def simulated(duration_ms: int) -> Runner:
     def run(execution: Run) -> Outcome:
         time.sleep(duration_ms / 1000)
         if execution.definition.get("simulate") == "fail":
-            return Outcome(str(execution.definition.get("error") or 'simulated failure: the definition says {"simulate": "fail"}'))
+            return Outcome(
+                str(execution.definition.get("error") or 'simulated failure: the definition says {"simulate": "fail"}')
+            )
         return Outcome()
 
     return run
