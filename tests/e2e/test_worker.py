@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import psycopg2.extras
 import pytest
@@ -15,9 +16,17 @@ from stack_support import schedule_seconds, wait_for_execution
 
 from flow_scheduler.messages import Execution, body
 
-pytestmark = pytest.mark.e2e
-
 WORKER = "flow-builder-worker"
+TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
+
+# Until infra/template.yaml declares the worker, the stack has none to test; once it does, every test here runs.
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not TEMPLATE.exists() or WORKER not in TEMPLATE.read_text(),
+        reason=f"infra/template.yaml does not declare {WORKER} yet",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
