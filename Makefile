@@ -103,6 +103,10 @@ endif
 queue: $(STAMP) ## peek at the queue and its DLQ (messages are not consumed)
 	@$(PY) -m embedded queue
 
+.PHONY: executions
+executions: $(STAMP) ## the latest executions with their timings (scheduled, queued, started, finished) and errors
+	@$(PY) -m embedded executions
+
 psql: $(STAMP) ## SQL shell on the stack's database
 ifeq ($(STACK),docker)
 	docker compose exec postgres sh -c 'psql -U "$$POSTGRES_USER" -d "$$POSTGRES_DB"'

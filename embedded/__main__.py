@@ -1,4 +1,4 @@
-"""`python -m embedded up|down|clean|status|invoke|logs|queue|psql`: the local stack without Docker.
+"""`python -m embedded up|down|clean|status|invoke|logs|queue|executions|psql`: the local stack without Docker.
 
 The Makefile calls these; `invoke`, `queue`, `logs --aws-only` and `status --aws-only` only talk to the
 emulator's API, so they serve the docker stack as well.
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from embedded import envfile
+from embedded import envfile, executions
 from embedded.stack import (
     DLQ,
     FUNCTION,
@@ -142,6 +142,16 @@ def cmd_queue(settings, args) -> int:
     return 0
 
 
+def cmd_executions(settings, args) -> int:
+    try:
+        rows = executions.latest(settings, args.limit)
+    except executions.DatabaseError as err:
+        raise StackError(str(err)) from None
+    print(f"== the latest {len(rows)} executions (times in UTC)")
+    print(executions.table(rows))
+    return 0
+
+
 def cmd_psql(settings, args) -> int:
     stack = Stack(settings)
     if not stack.postgres.is_running():
@@ -158,6 +168,7 @@ COMMANDS = {
     "invoke": (cmd_invoke, "invoke the scheduler Lambda through the emulator and print its summary"),
     "logs": (cmd_logs, "the function's CloudWatch logs and the stack's own logs"),
     "queue": (cmd_queue, "peek at the queue and the DLQ without consuming"),
+    "executions": (cmd_executions, "the latest executions with their timings and errors"),
     "psql": (cmd_psql, "SQL shell on the stack's database (further arguments go to psql)"),
 }
 
@@ -171,6 +182,8 @@ def main(argv=None) -> int:
             command.add_argument("--aws-only", action="store_true", help="only what the emulator's API reports")
         if name == "logs":
             command.add_argument("--lines", type=int, default=40, help="lines per log (default 40)")
+        if name == "executions":
+            command.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     # Unknown arguments belong to psql (`python -m embedded psql -c 'SELECT 1'`).
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "psql":
