@@ -8,6 +8,8 @@ from typing import Callable, TypeVar
 import psycopg2
 import psycopg2.extras
 
+from .config import DatabaseSettings
+from .credentials import connection_params
 from .logs import log
 
 T = TypeVar("T")
@@ -25,6 +27,16 @@ class Database:
         self._connect_timeout = connect_timeout
         self._ssl = {"sslmode": ssl_mode} | ({"sslrootcert": ssl_root_cert} if ssl_root_cert else {})
         self._conn = None
+
+    @classmethod
+    def for_settings(cls, settings: DatabaseSettings, secrets_client=None) -> "Database":
+        """The database the DB_* settings describe (or their secret, read again at each connect)."""
+        return cls(
+            lambda: connection_params(settings, secrets_client),
+            connect_timeout=settings.db_connect_timeout,
+            ssl_mode=settings.db_ssl_mode,
+            ssl_root_cert=settings.db_ssl_root_cert,
+        )
 
     def transaction(self, work: Callable[[psycopg2.extensions.cursor], T]) -> T:
         """Run `work` in one transaction. A dropped connection rolls the whole transaction back

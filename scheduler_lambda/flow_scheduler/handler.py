@@ -12,7 +12,6 @@ from botocore.config import Config
 
 from . import logs
 from .config import ConfigError, load_settings
-from .credentials import connection_params
 from .db import Database, DatabaseUnavailable
 from .logs import log
 from .sqs import Sender
@@ -37,12 +36,7 @@ def _tick() -> tuple[Tick, int]:
         max_pool_connections=settings.send_concurrency,
     )
     secrets = boto3.client("secretsmanager", config=aws) if settings.use_db_secrets else None
-    database = Database(
-        lambda: connection_params(settings, secrets),
-        connect_timeout=settings.db_connect_timeout,
-        ssl_mode=settings.db_ssl_mode,
-        ssl_root_cert=settings.db_ssl_root_cert,
-    )
+    database = Database.for_settings(settings, secrets)
     sender = Sender(boto3.client("sqs", config=aws), settings.sqs_url, settings.send_concurrency)
     return Tick(database, sender, settings.batch_size, settings.redrive_after_seconds), settings.timeout_margin_ms
 

@@ -13,7 +13,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.config import Config
 
 from flow_scheduler import logs
-from flow_scheduler.credentials import connection_params
 from flow_scheduler.db import Database
 from flow_scheduler.logs import log
 
@@ -35,11 +34,7 @@ def _lifecycle() -> Lifecycle:
     if settings.use_db_secrets:
         aws = Config(region_name=settings.region, retries={"mode": "standard", "max_attempts": 3})
         secrets = boto3.client("secretsmanager", config=aws)
-    database = Database(
-        lambda: connection_params(settings, secrets),
-        connect_timeout=settings.db_connect_timeout,
-        ssl_mode=settings.db_ssl_mode,
-    )
+    database = Database.for_settings(settings, secrets)
     return Lifecycle(
         database, simulated(settings.simulated_ms), settings.running_timeout_seconds, settings.max_attempts
     )
