@@ -10,7 +10,7 @@ from functools import cache
 import boto3
 from botocore.config import Config
 
-from . import logs
+from . import logs, metrics
 from .config import ConfigError, load_settings
 from .credentials import connection_params
 from .db import Database, DatabaseUnavailable
@@ -60,7 +60,7 @@ def lambda_handler(event, context):
         log("tick_failed", logging.ERROR, error=str(err))
         raise type(err)(str(err)) from None
     result = summary.as_dict()
-    log("tick", **result)
+    log("tick", **metrics.with_metrics(result))
     return result
 
 
