@@ -2,6 +2,7 @@
 
 import json
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -153,3 +154,24 @@ def test_bad_settings_fail_with_one_line_naming_them(deploy, overrides, message)
     assert result.returncode == 1
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_the_alarms_watch_the_metrics_they_name(deployed, aws):
+    """MiniStack publishes no AWS/SQS or AWS/Lambda metrics: put the data points the services would."""
+    cloudwatch = aws(ACCOUNT, "cloudwatch")
+    points = {
+        "flow-builder-queue-dlq-not-empty": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "flow-builder-queue-dlq"),
+        "flow-builder-scheduler-errors": ("AWS/Lambda", "Errors", "FunctionName", "flow-builder-scheduler"),
+        "flow-builder-scheduler-executions-left-pending": ("FlowBuilder/Scheduler", "failed", "service", "flow-builder-scheduler"),
+    }
+    now = datetime.now(timezone.utc)
+    for alarm, (namespace, metric, dimension, value) in points.items():
+        assert cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"] != "ALARM"
+        cloudwatch.put_metric_data(
+            Namespace=namespace,
+            MetricData=[
+                {"MetricName": metric, "Dimensions": [{"Name": dimension, "Value": value}], "Value": 1, "Timestamp": now - timedelta(minutes=m)}
+                for m in range(6)
+            ],
+        )
+        assert cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"] == "ALARM", alarm
