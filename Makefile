@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml
 	cp .env.example .env
 	@echo "created .env from .env.example (edit it to change ports and settings)"
 
-up: $(STAMP) .env ## start the stack (docker or embedded), provision it, print what runs where
+up: $(STAMP) .env ## start the stack (docker or embedded), deploy infra/template.yaml, print what runs where
 ifeq ($(STACK),docker)
 	docker compose up -d --wait
 	@mkdir -p .stack && echo docker > $(STACK_FILE)

@@ -79,7 +79,7 @@ if ! package_type=$(aws_cli lambda get-function-configuration --function-name "$
     --query PackageType --output text); then
     if grep -q ResourceNotFoundException "$err_file"; then
         die "Lambda function '$function_name' does not exist in $region ($target): create it first" \
-            "(make up provisions it locally; on AWS, your infrastructure code) or set FUNCTION_NAME"
+            "(make up deploys it locally; on AWS, make deploy: see the README) or set FUNCTION_NAME"
     fi
     die "cannot read Lambda function '$function_name' ($(reason)): check lambda:GetFunctionConfiguration permission"
 fi

@@ -6,7 +6,7 @@ The same code the image carries, for emulators that run zip functions:
   runtime (python3.12), as LocalStack Community needs.
 
 Dependencies are cached per hash of requirements.txt and target, so a rebuild is quick, and the
-zip is byte-for-byte reproducible, so the provisioning sees unchanged code as unchanged.
+zip is byte-for-byte reproducible, so the deploy sees unchanged code as unchanged.
 
     python scheduler_lambda/package_zip.py [--platform P] [--output PATH]
         [--package DIR ...] [--requirements FILE]     (another function: its packages and pins)
