@@ -78,6 +78,13 @@ def create_function(name, package_type="Image"):
             archive.writestr("index.py", "def handler(event, context):\n    return {}\n")
         code = {"ZipFile": buffer.getvalue()}
         extra = {"Runtime": "python3.12", "Handler": "index.handler"}
+    # The emulator enforces IAM: a function's role must exist.
+    iam = boto3.client("iam")
+    try:
+        iam.get_role(RoleName=ROLE.rsplit("/", 1)[1])
+    except iam.exceptions.NoSuchEntityException:
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        iam.create_role(RoleName=ROLE.rsplit("/", 1)[1], AssumeRolePolicyDocument=json.dumps(trust))
     client.create_function(FunctionName=name, Role=ROLE, Code=code, **extra)
 
 
