@@ -55,8 +55,8 @@ FALLBACKS = {"FUNCTION_DB_HOST": "DB_HOST", "FUNCTION_DB_PORT": "DB_PORT"}
 # Code zips of a Zip deployment: template parameter of the S3 key <- variable naming the zip.
 # A second function adds its pair here and its parameter to the template.
 CODE = {"SchedulerCodeKey": "LAMBDA_ZIP"}
-# Functions whose deployed code must not be empty (a missing S3 object deploys as 0 bytes on MiniStack).
-FUNCTIONS = ("flow-builder-scheduler",)
+# Outputs naming functions whose code must not be empty (a missing S3 object deploys as 0 bytes on MiniStack).
+FUNCTIONS = ("FunctionArn",)
 
 
 class DeployError(RuntimeError):
@@ -98,11 +98,6 @@ class Deployer:
             values |= {key: self.upload(variable, values["CodeBucket"]) for key, variable in CODE.items()}
         else:
             values |= {"CodeBucket": "", **{key: "" for key in CODE}}
-            if not values["ImageUri"] and "ImageUri" not in previous:
-                raise DeployError(
-                    "LAMBDA_IMAGE_URI is empty: push the image first (`make push` prints its URI) and set it, "
-                    "or set LAMBDA_PACKAGE=zip with LAMBDA_ZIP"
-                )
         if not values["DbHost"] and "DbHost" not in previous:
             raise DeployError("DB_HOST is empty: set it to the database host the function reaches (RDS endpoint)")
         explicit = {"CodeBucket", *CODE}  # required by the template, and empty for an image
@@ -242,10 +237,13 @@ class Deployer:
 
     # -- after -------------------------------------------------------------------------------------
 
-    def check_code(self) -> None:
+    def check_code(self, outputs: dict[str, str]) -> None:
         lam = self.client("lambda")
-        for function in FUNCTIONS:
-            config = lam.get_function_configuration(FunctionName=function)
+        for output in FUNCTIONS:
+            if output not in outputs:
+                continue  # an image deployment before its first push
+            config = lam.get_function_configuration(FunctionName=outputs[output])
+            function = config["FunctionName"]
             if config.get("PackageType", "Zip") == "Zip" and not config.get("CodeSize"):
                 raise DeployError(
                     f"{function} was deployed with no code (CodeSize 0): its zip is missing from the artifacts "
@@ -265,9 +263,12 @@ def main() -> int:
         target = os.environ.get("AWS_ENDPOINT_URL") or f"AWS account {deployer.account}"
         say(f"deploying stack {stack_name} from infra/template.yaml to {target} ({deployer.session.region_name})")
         deployer.deploy()
-        deployer.check_code()
-        for key, value in sorted(deployer.outputs().items()):
+        outputs = deployer.outputs()
+        deployer.check_code(outputs)
+        for key, value in sorted(outputs.items()):
             say(f"  {key:<19} {value}")
+        if "FunctionArn" not in outputs:
+            say("no function yet: push the image (`make push` prints its URI), then LAMBDA_IMAGE_URI=<that URI> make deploy")
     except DeployError as err:
         print(f"deploy: {err}", file=sys.stderr)
         return 1

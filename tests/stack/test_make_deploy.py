@@ -36,8 +36,8 @@ def make_deploy(emulator):
 
 
 def test_make_deploy_deploys_the_image_in_a_vpc_with_a_generated_secret(make_deploy, aws):
-    first = make_deploy(
-        LAMBDA_IMAGE_URI=IMAGE,
+    # A new account: no image yet, so everything but the function (the repository `make push` needs).
+    before_push = make_deploy(
         LAMBDA_ARCH="arm64",
         DB_HOST="flowbuilder.cluster-abc.us-east-1.rds.amazonaws.com",
         USE_DB_SECRETS="true",
@@ -45,8 +45,15 @@ def test_make_deploy_deploys_the_image_in_a_vpc_with_a_generated_secret(make_dep
         VPC_SECURITY_GROUP_IDS="sg-0c3",
         SCHEDULE_EXPRESSION="rate(1 day)",
     )
+    assert before_push.returncode == 0, before_push.stdout + before_push.stderr
+    assert f"to {aws(ACCOUNT, 'lambda').meta.endpoint_url}" in before_push.stdout
+    assert "no function yet: push the image" in before_push.stdout
+    assert aws(ACCOUNT, "ecr").describe_repositories(repositoryNames=["flow-builder-scheduler"])["repositories"]
+    assert aws(ACCOUNT, "lambda").list_functions()["Functions"] == []
+
+    first = make_deploy(LAMBDA_IMAGE_URI=IMAGE)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert f"to {aws(ACCOUNT, 'lambda').meta.endpoint_url}" in first.stdout
+    assert "AWS::Lambda::Function        SchedulerFunction" in first.stdout and "AWS::SQS::Queue" not in first.stdout
 
     lam, iam, cfn = aws(ACCOUNT, "lambda"), aws(ACCOUNT, "iam"), aws(ACCOUNT, "cloudformation")
     function = lam.get_function(FunctionName="flow-builder-scheduler")
@@ -83,6 +90,6 @@ def test_make_deploy_deploys_the_image_in_a_vpc_with_a_generated_secret(make_dep
 
 
 def test_a_first_deploy_without_a_database_host_says_so(make_deploy):
-    result = make_deploy(AWS_ACCESS_KEY_ID="100000000021", LAMBDA_IMAGE_URI=IMAGE)
+    result = make_deploy(AWS_ACCESS_KEY_ID="100000000021")
     assert result.returncode != 0
     assert "deploy: DB_HOST is empty: set it to the database host" in result.stderr
