@@ -68,7 +68,7 @@ class Stack:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def up(self, say) -> None:
-        """Start what is not running, apply db/init once, deploy the template; stop what this call started if a step fails."""
+        """Start what is not running, apply db/init once, deploy; on failure stop what this call started."""
         self.state_dir.mkdir(exist_ok=True)
         self._check_ports()
         started = []
@@ -210,12 +210,12 @@ def aws_status(settings: dict[str, str]) -> list[Part]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     cfn, lam, events, sqs = aws_clients(settings, "cloudformation", "lambda", "events", "sqs")
+    name = settings.get("STACK_NAME") or STACK
     try:
-        name = settings.get("STACK_NAME") or STACK
         stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
         resources = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
     except (ClientError, BotoCoreError):
-        return [Part("stack", settings.get("STACK_NAME") or STACK, "missing (`make up` deploys infra/template.yaml)", False)]
+        return [Part("stack", name, "missing (`make up` deploys infra/template.yaml)", False)]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     unfinished = [r["LogicalResourceId"] for r in resources if not r["ResourceStatus"].endswith("_COMPLETE")]
     parts = [

@@ -133,7 +133,9 @@ class Deployer:
         try:
             body = Path(path).read_bytes()
         except OSError as err:
-            raise DeployError(f"{variable}={path} cannot be read ({err.strerror}): build it with package_zip.py") from None
+            raise DeployError(
+                f"{variable}={path} cannot be read ({err.strerror}): build it with package_zip.py"
+            ) from None
         key = f"{Path(path).stem}/{hashlib.sha256(body).hexdigest()}.zip"
         s3 = self.client("s3")
         try:
@@ -197,7 +199,7 @@ class Deployer:
 
     def _parameters_differ(self, current: dict, parameters: list[dict]) -> bool:
         before = {p["ParameterKey"]: p.get("ParameterValue") for p in current.get("Parameters", [])}
-        return any(p.get("ParameterValue", before.get(p["ParameterKey"])) != before.get(p["ParameterKey"]) for p in parameters)
+        return any(p["ParameterValue"] != before.get(p["ParameterKey"]) for p in parameters if "ParameterValue" in p)
 
     def _update_stack(self, parameters: list[dict]) -> None:
         try:
@@ -268,7 +270,7 @@ def main() -> int:
         for key, value in sorted(outputs.items()):
             say(f"  {key:<19} {value}")
         if "FunctionArn" not in outputs:
-            say("no function yet: push the image (`make push` prints its URI), then LAMBDA_IMAGE_URI=<that URI> make deploy")
+            say("no function yet: push the image (`make push` prints its URI), then LAMBDA_IMAGE_URI=<it> make deploy")
     except DeployError as err:
         print(f"deploy: {err}", file=sys.stderr)
         return 1

@@ -49,7 +49,9 @@ def install_dependencies(platform: str | None, cache_root: Path, requirements: P
     try:
         pins = requirements.read_bytes()
     except OSError as err:
-        raise BuildError(f"--requirements {requirements} cannot be read ({err.strerror}): name a pinned requirements file") from None
+        raise BuildError(
+            f"--requirements {requirements} cannot be read ({err.strerror}): name a pinned requirements file"
+        ) from None
     key = hashlib.sha256(pins + target_name(platform).encode()).hexdigest()[:16]
     target = cache_root / f"deps-{target_name(platform)}-{key}"
     done = target / ".complete"
@@ -139,7 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         "--output", type=Path, help="zip path (default: .stack/build/flow-builder-scheduler-<target>.zip)"
     )
     parser.add_argument(
-        "--package", type=Path, action="append", help=f"a package folder to include (repeatable; default {PACKAGE.name})"
+        "--package",
+        type=Path,
+        action="append",
+        help=f"a package folder to include (repeatable; default {PACKAGE.name})",
     )
     parser.add_argument(
         "--requirements", type=Path, default=REQUIREMENTS, help="pinned requirements (default: scheduler_lambda's)"

@@ -87,8 +87,14 @@ def test_credentials_come_from_the_deployed_secret(db, aws, queue_url, settings,
     role = aws["cloudformation"].describe_stack_resource(StackName="flow-builder", LogicalResourceId="SchedulerRole")
     role_name = role["StackResourceDetail"]["PhysicalResourceId"]
     granted = aws["iam"].get_role_policy(RoleName=role_name, PolicyName="scheduler")["PolicyDocument"]
-    reads_secret = {"Sid": "ReadDatabaseSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": described["ARN"]}
-    with_secret = {**granted, "Statement": [s for s in granted["Statement"] if s["Sid"] != "ReadDatabaseSecret"] + [reads_secret]}
+    reads_secret = {
+        "Sid": "ReadDatabaseSecret",
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": described["ARN"],
+    }
+    with_secret = {**granted, "Statement": [s for s in granted["Statement"] if s["Sid"] != reads_secret["Sid"]]}
+    with_secret["Statement"].append(reads_secret)
 
     original = lam.get_function_configuration(FunctionName="flow-builder-scheduler")["Environment"]["Variables"]
     wrong = {**original, "DB_PASSWORD": f"wrong-{uuid.uuid4().hex[:8]}"}

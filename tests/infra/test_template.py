@@ -100,7 +100,10 @@ def test_every_resource_of_contract_6_is_declared_once(template):
         ("AWS::Events::Rule", "flow-builder-scheduler"),
     }
     queue = template["Resources"]["Queue"]["Properties"]
-    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}, "maxReceiveCount": 5}
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
     assert template["Resources"]["Repository"]["Condition"] == "HasRepository"
     permission = template["Resources"]["SchedulerInvokePermission"]["Properties"]
     assert permission["Principal"] == "events.amazonaws.com"

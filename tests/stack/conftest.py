@@ -1,4 +1,4 @@
-"""Fixtures of the stack tests: the real Lambda zip, and infra/template.yaml deployed the way the emulators deploy it."""
+"""Fixtures of the stack tests: the real Lambda zip, and infra/template.yaml deployed as the emulators deploy it."""
 
 import os
 import subprocess

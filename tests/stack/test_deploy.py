@@ -1,4 +1,4 @@
-"""infra/template.yaml deployed by the ready.d hook (infra/deploy.py) to the real MiniStack, IAM enforced (Contract 6)."""
+"""infra/template.yaml deployed by the ready.d hook (infra/deploy.py) to the real MiniStack, IAM enforced."""
 
 import json
 import re
@@ -159,18 +159,27 @@ def test_the_alarms_watch_the_metrics_they_name(deployed, aws):
     """MiniStack publishes no AWS/SQS or AWS/Lambda metrics: put the data points the services would."""
     cloudwatch = aws(ACCOUNT, "cloudwatch")
     points = {
-        "flow-builder-queue-dlq-not-empty": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "flow-builder-queue-dlq"),
+        "flow-builder-queue-dlq-not-empty": (
+            "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "flow-builder-queue-dlq",
+        ),
         "flow-builder-scheduler-errors": ("AWS/Lambda", "Errors", "FunctionName", "flow-builder-scheduler"),
-        "flow-builder-scheduler-executions-left-pending": ("FlowBuilder/Scheduler", "failed", "service", "flow-builder-scheduler"),
-    }
+        "flow-builder-scheduler-executions-left-pending": (
+            "FlowBuilder/Scheduler", "failed", "service", "flow-builder-scheduler",
+        ),
+    }  # fmt: skip
     now = datetime.now(timezone.utc)
     for alarm, (namespace, metric, dimension, value) in points.items():
         assert cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"] != "ALARM"
         cloudwatch.put_metric_data(
             Namespace=namespace,
             MetricData=[
-                {"MetricName": metric, "Dimensions": [{"Name": dimension, "Value": value}], "Value": 1, "Timestamp": now - timedelta(minutes=m)}
-                for m in range(6)
+                {
+                    "MetricName": metric,
+                    "Dimensions": [{"Name": dimension, "Value": value}],
+                    "Value": 1,
+                    "Timestamp": now - timedelta(minutes=minutes),
+                }
+                for minutes in range(6)
             ],
         )
         assert cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"] == "ALARM", alarm

@@ -34,7 +34,8 @@ def test_without_send_message_the_tick_is_denied_and_nothing_is_lost(deploy, aws
     deployed = deploy(ACCOUNT, REDRIVE_AFTER_SECONDS="1")
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     lam, iam, sqs = aws(ACCOUNT, "lambda"), aws(ACCOUNT, "iam"), aws(ACCOUNT, "sqs")
-    role = aws(ACCOUNT, "cloudformation").describe_stack_resource(StackName="flow-builder", LogicalResourceId="SchedulerRole")
+    cfn = aws(ACCOUNT, "cloudformation")
+    role = cfn.describe_stack_resource(StackName="flow-builder", LogicalResourceId="SchedulerRole")
     role_name = role["StackResourceDetail"]["PhysicalResourceId"]
     granted = iam.get_role_policy(RoleName=role_name, PolicyName="scheduler")["PolicyDocument"]
     queue_url = sqs.get_queue_url(QueueName="flow-builder-queue")["QueueUrl"]

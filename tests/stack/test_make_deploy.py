@@ -62,7 +62,8 @@ def test_make_deploy_deploys_the_image_in_a_vpc_with_a_generated_secret(make_dep
     assert config["Architectures"] == ["arm64"]
     # MiniStack's CloudFormation drops a function's VpcConfig: the stack's parameters and the role's
     # VPC policy (below) show the VPC inputs arrived and switched the InVpc condition on.
-    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName="flow-builder")["Stacks"][0]["Parameters"]}
+    (stack,) = cfn.describe_stacks(StackName="flow-builder")["Stacks"]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
     assert (parameters["SubnetIds"], parameters["SecurityGroupIds"]) == ("subnet-0a1,subnet-0b2", "sg-0c3")
     variables = config["Environment"]["Variables"]
     assert variables["DB_SSL_MODE"] == "require"  # the AWS default
