@@ -77,15 +77,15 @@ def test_a_sam_sqs_event_source_consumes_the_queue_with_iam_enforced(aws):
     bodies = {json.dumps({"execution_id": str(uuid.uuid4())}) for _ in range(3)}
     for body in bodies:
         sqs.send_message(QueueUrl=outputs["WorkUrl"], MessageBody=body)
-    consumed, deadline = set(), time.monotonic() + 120
-    while consumed != bodies and time.monotonic() < deadline:
+    consumed, left, deadline = set(), None, time.monotonic() + 120
+    # Consumed means delivered to the function and then deleted from the work queue (after it returned).
+    while (consumed != bodies or left != ("0", "0")) and time.monotonic() < deadline:
         reply = sqs.receive_message(QueueUrl=outputs["DoneUrl"], MaxNumberOfMessages=10, WaitTimeSeconds=1)
         for message in reply.get("Messages", []):
             consumed.add(message["Body"])
             sqs.delete_message(QueueUrl=outputs["DoneUrl"], ReceiptHandle=message["ReceiptHandle"])
+        attributes = sqs.get_queue_attributes(QueueUrl=outputs["WorkUrl"], AttributeNames=["All"])["Attributes"]
+        left = (attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesNotVisible"])
     assert consumed == bodies
-    # Consumed means deleted from the work queue: nothing waits or is in flight there.
     # (MiniStack delivers even without sqs:ReceiveMessage, but deletes only with sqs:DeleteMessage.)
-    attributes = sqs.get_queue_attributes(QueueUrl=outputs["WorkUrl"], AttributeNames=["All"])["Attributes"]
-    left = (attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesNotVisible"])
-    assert left == ("0", "0")
+    assert left == ("0", "0"), "waiting, in flight on the work queue"
