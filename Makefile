@@ -16,7 +16,7 @@ ifeq ($(filter $(STACK),docker embedded),)
 $(error STACK=$(STACK) is not valid: use STACK=docker or STACK=embedded)
 endif
 
-.PHONY: help venv up down clean test which-python312 test-py312 e2e bench invoke logs queue psql status build push
+.PHONY: help venv up down clean test which-python312 test-py312 e2e bench invoke logs queue psql status build push deploy
 
 help: ## list the commands
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml
 	install -m 600 .env.example .env
 	@echo "created .env from .env.example (edit it to change ports and settings)"
 
-up: $(STAMP) .env ## start the stack (docker or embedded), provision it, print what runs where
+up: $(STAMP) .env ## start the stack (docker or embedded), deploy infra/template.yaml, print what runs where
 ifeq ($(STACK),docker)
 	docker compose up -d --wait
 	@mkdir -p .stack && echo docker > $(STACK_FILE)
@@ -127,3 +127,7 @@ build: ## docker build of the Lambda image
 
 push: ## build, push to ECR and point the function at the image
 	scheduler_lambda/build_and_push.sh
+
+# Your shell's environment only, never .env (local values): see README, "Building and deploying".
+deploy: $(STAMP) ## deploy infra/template.yaml to AWS (or wherever AWS_ENDPOINT_URL points)
+	@$(PY) infra/deploy.py

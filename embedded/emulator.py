@@ -67,6 +67,9 @@ class Emulator:
             # Queues, functions and rules survive a restart, as they would on AWS.
             "PERSIST_STATE": "1",
             "STATE_DIR": str(self.state_dir / "state"),
+            # IAM enforced: each function runs under its own role, so the template's roles are proven.
+            # The dummy `test` credentials stay the account's root, as they are for awslocal.
+            "AUTH": "true",
         }
         self.log_file.touch(mode=0o600)
         self.log_file.chmod(0o600)  # a log made before this was 0644

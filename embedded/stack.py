@@ -1,4 +1,5 @@
-"""The embedded stack: Postgres + MiniStack on 127.0.0.1, db/init applied, the ready.d hooks run.
+"""The embedded stack: Postgres + MiniStack on 127.0.0.1, db/init applied, the ready.d hooks run
+(they deploy infra/template.yaml).
 
 State lives in `.stack/` of the repository: pgdata, logs, pid files, the emulator's saved state and
 the Lambda zip. Processes are tracked by pid files and stopped by pid, never by name.
@@ -20,6 +21,7 @@ from embedded.ports import port_in_use
 from embedded.postgres import Postgres, PostgresError
 
 REPO = Path(__file__).resolve().parent.parent
+STACK = "flow-builder"
 FUNCTION = "flow-builder-scheduler"
 QUEUE = "flow-builder-queue"
 DLQ = "flow-builder-queue-dlq"
@@ -69,7 +71,7 @@ class Stack:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def up(self, say) -> None:
-        """Start what is not running, apply db/init once, provision; stop what this call started if a step fails."""
+        """Start what is not running, apply db/init once, deploy; on failure stop what this call started."""
         self.state_dir.mkdir(mode=0o700, exist_ok=True)
         # Secrets live here (the emulator's state holds the DB password): ours alone, but for the
         # traverse bit (o+x) the `pgserver` user needs when running as root.
@@ -186,11 +188,10 @@ class Stack:
             "LAMBDA_PACKAGE": "zip",
             "LAMBDA_ZIP": str(zip_path),
             "FUNCTION_DB_HOST": self.settings.get("FUNCTION_DB_HOST") or "127.0.0.1",
-            "FUNCTION_AWS_ENDPOINT_URL": self.settings.get("FUNCTION_AWS_ENDPOINT_URL") or self.emulator.url,
-            "PROVISION_PYTHON": sys.executable,
+            "DEPLOY_PYTHON": sys.executable,
         }
         for hook in sorted((self.repo / "localstack" / "init" / "ready.d").glob("*.sh")):
-            say(f"provision: running {self._rel(hook)}")
+            say(f"deploy: running {self._rel(hook)}")
             _stream(self._rel(hook), ["sh", str(hook)], env, say)
 
     def _rel(self, path: Path) -> str:
@@ -214,39 +215,42 @@ def aws_clients(settings: dict[str, str], *services: str):
 
 
 def aws_status(settings: dict[str, str]) -> list[Part]:
-    """The provisioned resources as the emulator reports them (works for the docker stack too)."""
+    """The deployed stack, from its outputs and resources (works for the docker stack too)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    lam, events, sqs = aws_clients(settings, "lambda", "events", "sqs")
-    parts = []
+    cfn, lam, events, sqs = aws_clients(settings, "cloudformation", "lambda", "events", "sqs")
+    name = settings.get("STACK_NAME") or STACK
     try:
-        config = lam.get_function(FunctionName=FUNCTION)["Configuration"]
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        resources = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
+    except (ClientError, BotoCoreError):
+        return [Part("stack", name, "missing (`make up` deploys infra/template.yaml)", False)]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    unfinished = [r["LogicalResourceId"] for r in resources if not r["ResourceStatus"].endswith("_COMPLETE")]
+    parts = [
+        Part(
+            "stack",
+            f"{name} ({len(resources)} resources)",
+            stack["StackStatus"] + (f", not complete: {', '.join(unfinished)}" if unfinished else ""),
+            stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE") and not unfinished,
+        )
+    ]
+    try:
+        config = lam.get_function(FunctionName=outputs["FunctionArn"])["Configuration"]
         package = config.get("PackageType", "Zip").lower()
-        parts.append(
-            Part(
-                "lambda",
-                FUNCTION,
-                f"{config.get('State', '?')} ({package}, {config.get('Runtime', 'image')})",
-                config.get("State") == "Active",
-            )
-        )
-    except (ClientError, BotoCoreError):
-        parts.append(Part("lambda", FUNCTION, "missing (`make up` provisions it)", False))
+        state = f"{config.get('State', '?')} ({package}, {config.get('Runtime', 'image')})"
+        parts.append(Part("lambda", config["FunctionName"], state, config.get("State") == "Active"))
+    except (KeyError, ClientError, BotoCoreError):
+        parts.append(Part("lambda", FUNCTION, "missing from the stack", False))
     try:
-        rule = events.describe_rule(Name=RULE)
-        parts.append(
-            Part(
-                "schedule",
-                f"{RULE} {rule.get('ScheduleExpression')}",
-                rule.get("State", "?"),
-                rule.get("State") == "ENABLED",
-            )
-        )
-    except (ClientError, BotoCoreError):
-        parts.append(Part("schedule", RULE, "missing (`make up` provisions it)", False))
-    for name in (QUEUE, DLQ):
+        rule = events.describe_rule(Name=outputs["RuleName"])
+        where = f"{rule['Name']} {rule.get('ScheduleExpression')}"
+        parts.append(Part("schedule", where, rule.get("State", "?"), rule.get("State") == "ENABLED"))
+    except (KeyError, ClientError, BotoCoreError):
+        parts.append(Part("schedule", RULE, "missing from the stack", False))
+    for name, output in (("queue", "QueueUrl"), ("dlq", "DeadLetterQueueUrl")):
         try:
-            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            url = outputs[output]
             attributes = sqs.get_queue_attributes(
                 QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
             )["Attributes"]
@@ -254,9 +258,9 @@ def aws_status(settings: dict[str, str]) -> list[Part]:
                 f"{attributes.get('ApproximateNumberOfMessages', '?')} waiting, "
                 f"{attributes.get('ApproximateNumberOfMessagesNotVisible', '?')} in flight"
             )
-            parts.append(Part("queue" if name == QUEUE else "dlq", name, state, True))
-        except (ClientError, BotoCoreError):
-            parts.append(Part("queue" if name == QUEUE else "dlq", name, "missing (`make up` provisions it)", False))
+            parts.append(Part(name, url.rsplit("/", 1)[-1], state, True))
+        except (KeyError, ClientError, BotoCoreError):
+            parts.append(Part(name, output, "missing from the stack", False))
     return parts
 
 

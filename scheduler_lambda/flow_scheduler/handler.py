@@ -10,7 +10,7 @@ from functools import cache
 import boto3
 from botocore.config import Config
 
-from . import logs
+from . import logs, metrics
 from .config import ConfigError, load_settings
 from .db import Database, DatabaseUnavailable
 from .logs import log
@@ -67,7 +67,7 @@ def lambda_handler(event, context):
             raise type(err)(str(err)) from None  # its message says it all: no traceback
         raise
     result = summary.as_dict()
-    log("tick", **result)
+    log("tick", **metrics.with_metrics(result))
     return result
 
 

@@ -46,7 +46,7 @@ def db(settings):
 
 @pytest.fixture(scope="session")
 def aws(settings):
-    names = ("sqs", "lambda", "secretsmanager", "events")
+    names = ("sqs", "lambda", "secretsmanager", "events", "iam", "cloudformation")
     return dict(zip(names, aws_clients(settings, *names), strict=True))
 
 

@@ -1,4 +1,4 @@
-"""End to end against the running stack: EventBridge -> Lambda -> Postgres + SQS, as provisioned."""
+"""End to end against the running stack: EventBridge -> Lambda -> Postgres + SQS, as infra/template.yaml deploys it."""
 
 import json
 import uuid
@@ -40,7 +40,7 @@ def test_queue_has_a_dead_letter_queue(aws, queue_url, dlq_url):
 
 
 def test_eventbridge_schedule_enqueues_a_due_workflow(db, aws, queue_url, settings, add_workflow):
-    """Nothing invokes the function here: only the provisioned rule can pick this workflow up.
+    """Nothing invokes the function here: only the deployed rule can pick this workflow up.
     It runs before the tests that invoke, so a hit cannot come from them."""
     period = schedule_seconds(settings.get("SCHEDULE_EXPRESSION") or "rate(1 minute)")
     due = add_workflow("picked up by the schedule")
@@ -78,14 +78,23 @@ def test_bad_cron_is_flagged_and_never_enqueued(db, add_workflow):
         assert cur.fetchone()[0] == 0
 
 
-def test_credentials_come_from_the_provisioned_secret(db, aws, queue_url, settings, add_workflow):
+def test_credentials_come_from_the_deployed_secret(db, aws, queue_url, settings, add_workflow):
     lam = aws["lambda"]
-    secret = json.loads(
-        aws["secretsmanager"].get_secret_value(SecretId=settings.get("DB_SECRET_ID") or "flow-builder/db")[
-            "SecretString"
-        ]
-    )
+    described = aws["secretsmanager"].get_secret_value(SecretId=settings.get("DB_SECRET_ID") or "flow-builder/db")
+    secret = json.loads(described["SecretString"])
     assert {"username", "password", "host", "port", "dbname", "engine"} <= secret.keys()
+    # IAM is enforced: the role may read the secret only as the template grants it with USE_DB_SECRETS=true.
+    role = aws["cloudformation"].describe_stack_resource(StackName="flow-builder", LogicalResourceId="SchedulerRole")
+    role_name = role["StackResourceDetail"]["PhysicalResourceId"]
+    granted = aws["iam"].get_role_policy(RoleName=role_name, PolicyName="scheduler")["PolicyDocument"]
+    reads_secret = {
+        "Sid": "ReadDatabaseSecret",
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": described["ARN"],
+    }
+    with_secret = {**granted, "Statement": [s for s in granted["Statement"] if s["Sid"] != reads_secret["Sid"]]}
+    with_secret["Statement"].append(reads_secret)
 
     original = lam.get_function_configuration(FunctionName="flow-builder-scheduler")["Environment"]["Variables"]
     wrong = {**original, "DB_PASSWORD": f"wrong-{uuid.uuid4().hex[:8]}"}
@@ -106,6 +115,7 @@ def test_credentials_come_from_the_provisioned_secret(db, aws, queue_url, settin
         succeeded, payload = invoke()
         assert not succeeded, f"a wrong DB_PASSWORD should fail the invocation, got {payload}"
         # The same wrong password with USE_DB_SECRETS=true works: the secret's credentials win.
+        aws["iam"].put_role_policy(RoleName=role_name, PolicyName="scheduler", PolicyDocument=json.dumps(with_secret))
         configure({**wrong, "USE_DB_SECRETS": "true"})
         due = add_workflow("credentials from the secret")
         succeeded, payload = invoke()
@@ -115,6 +125,7 @@ def test_credentials_come_from_the_provisioned_secret(db, aws, queue_url, settin
         take_message(aws["sqs"], queue_url, execution["id"])
     finally:
         configure(original)
+        aws["iam"].put_role_policy(RoleName=role_name, PolicyName="scheduler", PolicyDocument=json.dumps(granted))
     succeeded, payload = invoke()
     assert succeeded, f"the function did not recover its configuration: {payload}"
 

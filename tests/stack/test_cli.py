@@ -13,7 +13,7 @@ import pytest
 from embedded.ports import free_port, port_in_use
 
 REPO = Path(__file__).resolve().parents[2]
-COPIED = ["embedded", "localstack", "scheduler_lambda", "db", ".env.example", "Makefile", "pyproject.toml"]
+COPIED = ["embedded", "localstack", "infra", "scheduler_lambda", "db", ".env.example", "Makefile", "pyproject.toml"]
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,8 @@ def test_up_twice_invoke_queue_status_down(make, checkout, ports):
     assert "created .env from .env.example" in first.stdout
     assert "stack ready" in first.stdout
     assert f"127.0.0.1:{ports['DB_PORT']}" in first.stdout and f"http://127.0.0.1:{ports['EMULATOR']}" in first.stdout
-    for part in ("postgres", "emulator", "lambda", "schedule", "queue", "dlq"):
+    assert "executing change set" in first.stdout
+    for part in ("postgres", "emulator", "stack", "lambda", "schedule", "queue", "dlq"):
         assert any(line.split()[:1] == [part] for line in first.stdout.splitlines()), f"{part} missing from the table"
     started = pids(checkout)
     assert len(started) == 2 and all(map(running, started))
@@ -88,7 +89,7 @@ def test_up_twice_invoke_queue_status_down(make, checkout, ports):
     assert second.returncode == 0, second.stdout + second.stderr
     assert "postgres: already running" in second.stdout and "emulator: already running" in second.stdout
     assert "database: db/init already applied" in second.stdout
-    assert " created " not in second.stdout and " updated " not in second.stdout
+    assert "stack flow-builder: no changes" in second.stdout and "executing change set" not in second.stdout
     assert pids(checkout) == started
 
     assert make("status").returncode == 0
