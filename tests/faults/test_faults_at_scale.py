@@ -42,7 +42,7 @@ def cli():
 
     def start() -> subprocess.Popen:
         process = subprocess.Popen(
-            [sys.executable, "-m", "flow_scheduler"], env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-m", "flow_scheduler", "tick"], env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         started.append(process)
         return process
