@@ -8,7 +8,7 @@ import io
 import os
 from pathlib import Path
 
-from dotenv.main import DotEnv
+from dotenv.main import DotEnv, resolve_variables
 from dotenv.parser import parse_stream
 
 
@@ -35,10 +35,15 @@ def load(repo: Path, announce=print) -> dict[str, str]:
     if not env_file.exists():
         create(env_file, example)
         announce(f"created {env_file.name} from {example.name} (edit it to change ports and settings)")
-    # One stream, .env after the example: its values win, and ${VAR} sees the example's defaults.
-    stream = io.StringIO(check(example) + "\n" + check(env_file))
-    values = DotEnv(None, stream=stream, interpolate=True, override=False).dict()
+    # .env's values replace the example's in place, so `${VAR}` is expanded after both are read: a .env
+    # holding only EMULATOR_PORT still moves AWS_ENDPOINT_URL. The shell's variables win in expansions too.
+    raw = raw_values(example) | raw_values(env_file)
+    values = resolve_variables(raw.items(), override=False)
     return {key: os.environ.get(key, value or "") for key, value in values.items()}
+
+
+def raw_values(path: Path) -> dict[str, str | None]:
+    return DotEnv(None, stream=io.StringIO(check(path)), interpolate=False).dict()
 
 
 def create(env_file: Path, example: Path) -> None:
