@@ -133,7 +133,7 @@ else
 	@$(PY) -m embedded psql $(ARGS)
 endif
 
-status: $(STAMP) ## health of each part
+status: $(STAMP) ## health of each part and the scheduler's last tick; exit 1 if one is down or the tick failed
 ifeq ($(STACK),docker)
 	@$(NEED_COMPOSE)
 	$(COMPOSE) ps

@@ -102,6 +102,7 @@ def test_up_twice_invoke_queue_status_down(make, checkout, ports):
     first = make("up")
     assert first.returncode == 0, first.stdout + first.stderr
     assert "stack ready" in first.stdout
+    assert 'make aws ARGS="sqs get-queue-attributes --queue-url' in first.stdout  # reaches this stack, not 4566
     assert f"127.0.0.1:{ports['DB_PORT']}" in first.stdout and f"http://127.0.0.1:{ports['EMULATOR']}" in first.stdout
     for part in ("postgres", "emulator", "lambda", "schedule", "queue", "dlq"):
         assert any(line.split()[:1] == [part] for line in first.stdout.splitlines()), f"{part} missing from the table"
