@@ -129,7 +129,7 @@ def test_missed_occurrences_coalesce_into_one_run(db, add_workflow):
     assert execution is not None and execution["scheduled_for"] == late["next_run_at"]
 
 
-def test_make_status_shows_a_healthy_last_tick():
+def test_make_status_shows_a_healthy_last_tick(settings):
     """Runs last: every test above ended with a successful tick."""
     invoke_via_make()
     result = subprocess.run(["make", "--no-print-directory", "status"], cwd=REPO, capture_output=True, text=True)
