@@ -222,7 +222,7 @@ COMMANDS = {
     "up": (cmd_up, "start the stack (idempotent) and print where everything runs"),
     "down": (cmd_down, "stop every process of the stack (data kept)"),
     "clean": (cmd_clean, "stop the stack and delete its state (.stack/)"),
-    "status": (cmd_status, "health of each part; exit 1 if one is down"),
+    "status": (cmd_status, "health of each part and the last tick; exit 1 if one is down or the tick failed"),
     "invoke": (cmd_invoke, "invoke the scheduler Lambda through the emulator and print its summary"),
     "logs": (cmd_logs, "the function's CloudWatch logs and the stack's own logs"),
     "queue": (cmd_queue, "peek at the queue and the DLQ without consuming"),
@@ -237,13 +237,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m embedded", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_, help_text) in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text)
+        # psql and awslocal get every further argument, --help included.
+        command = sub.add_parser(name, help=help_text, add_help=name not in PASS_THROUGH)
         if name in ("status", "logs"):
             command.add_argument("--aws-only", action="store_true", help="only what the emulator's API reports")
         if name == "logs":
             command.add_argument("--lines", type=int, default=40, help="lines per log (default 40)")
             command.add_argument("--follow", action="store_true", help="keep printing the function's new events")
-    # Unknown arguments belong to psql or awslocal (`python -m embedded psql -c 'SELECT 1'`).
     args, extra = parser.parse_known_args(argv)
     if extra and args.command not in PASS_THROUGH:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
