@@ -11,7 +11,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACK_FILE := .stack/kind
 
-STACK ?= $(or $(shell sed -n 's/^STACK=//p' .env 2>/dev/null | tail -n 1),$(shell cat $(STACK_FILE) 2>/dev/null),$(shell timeout 10 docker info >/dev/null 2>&1 && echo docker || echo embedded))
+# An empty STACK (exported by `set -a; . ./.env`) counts as unset.
+STACK := $(or $(STACK),$(shell sed -n 's/^STACK=//p' .env 2>/dev/null | tail -n 1),$(shell cat $(STACK_FILE) 2>/dev/null),$(shell timeout 10 docker info >/dev/null 2>&1 && echo docker || echo embedded))
 ifeq ($(filter $(STACK),docker embedded),)
 $(error STACK=$(STACK) is not valid: use STACK=docker or STACK=embedded)
 endif
