@@ -307,6 +307,14 @@ def test_build_without_a_docker_engine_says_so(make):
         )
 
 
+def test_docker_stack_publishes_the_emulator_where_the_endpoint_says(make):
+    # Dry runs: .env's EMULATOR_PORT reaches compose through .env; a shell's AWS_ENDPOINT_URL decides instead.
+    from_env_file = make("-n", "up", STACK="docker")
+    assert "\ndocker compose up -d --wait\n" in from_env_file.stdout, from_env_file.stdout
+    from_shell = make("-n", "up", STACK="docker", AWS_ENDPOINT_URL="http://127.0.0.1:4999/")
+    assert "\nEMULATOR_PORT=4999 docker compose up -d --wait\n" in from_shell.stdout, from_shell.stdout
+
+
 def test_help_lists_every_command_in_aligned_columns(make):
     lines = [line for line in make("help").stdout.splitlines() if line.startswith("  make ")]
     assert {"make .env", "make aws", "make preview"} <= {" ".join(line.split()[:2]) for line in lines}
