@@ -36,7 +36,7 @@ def seed(db, count: int) -> dict:
 
 @pytest.fixture
 def cli():
-    """Start one invocation as its own process (`python -m flow_scheduler`), like a separate Lambda
+    """Start one invocation as its own process (`python -m flow_scheduler tick`), like a separate Lambda
     container; one a failed test left running is killed, by its pid, at teardown."""
     started = []
 
