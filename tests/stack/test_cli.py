@@ -286,7 +286,8 @@ def test_logs_follow_prints_new_lines_as_they_come(make, checkout):
 def test_docker_stack_without_the_compose_plugin_says_so(make, tmp_path):
     if shutil.which("docker") is None:
         pytest.skip("no docker CLI here")
-    probe = subprocess.run(["docker", "compose", "version"], env={**os.environ, "DOCKER_CONFIG": str(tmp_path)}, capture_output=True)
+    no_plugins = {**os.environ, "DOCKER_CONFIG": str(tmp_path)}
+    probe = subprocess.run(["docker", "compose", "version"], env=no_plugins, capture_output=True)
     if probe.returncode == 0:
         pytest.skip("the compose plugin is installed here")
     result = make("up", STACK="docker", DOCKER_CONFIG=str(tmp_path))
