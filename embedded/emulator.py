@@ -56,7 +56,8 @@ class Emulator:
         if port_in_use(self.host, self.port):
             raise EmulatorError(
                 f"{self.host}:{self.port} is already in use by another process; "
-                f"set the port of AWS_ENDPOINT_URL to a free one (or stop what listens there) and retry"
+                f"set EMULATOR_PORT in .env (the port of AWS_ENDPOINT_URL) to a free one, "
+                f"or stop what listens there, and retry"
             )
         env = {
             **os.environ,

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
+from embedded import function_settings
 from embedded.emulator import Emulator, EmulatorError
 from embedded.ports import port_in_use
 from embedded.postgres import Postgres, PostgresError
@@ -72,6 +73,8 @@ class Stack:
 
     def up(self, say) -> None:
         """Start what is not running, apply db/init once, deploy; on failure stop what this call started."""
+        if problem := function_settings.problem(self.settings):
+            raise StackError(problem)
         self.state_dir.mkdir(mode=0o700, exist_ok=True)
         # Secrets live here (the emulator's state holds the DB password): ours alone, but for the
         # traverse bit (o+x) the `pgserver` user needs when running as root.
@@ -149,8 +152,8 @@ class Stack:
             )
         if not self.emulator.is_running() and port_in_use("127.0.0.1", self.emulator_port):
             raise StackError(
-                f"port {self.emulator_port} (from AWS_ENDPOINT_URL) is already in use by another process: "
-                f"set AWS_ENDPOINT_URL in .env to http://127.0.0.1:<free port>, or stop what listens there"
+                f"port {self.emulator_port} (EMULATOR_PORT, the port of AWS_ENDPOINT_URL) is already in use by another "
+                f"process: set EMULATOR_PORT in .env to a free port, or stop what listens there"
             )
 
     def _apply_db_init(self, say) -> None:
@@ -189,6 +192,7 @@ class Stack:
             "LAMBDA_ZIP": str(zip_path),
             "FUNCTION_DB_HOST": self.settings.get("FUNCTION_DB_HOST") or "127.0.0.1",
             "DEPLOY_PYTHON": sys.executable,
+            "DISABLE_DEPRECATION_NOTICE": "1",  # awscli-local's banner, should a hook call awslocal
         }
         for hook in sorted((self.repo / "localstack" / "init" / "ready.d").glob("*.sh")):
             say(f"deploy: running {self._rel(hook)}")
