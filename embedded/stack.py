@@ -28,6 +28,15 @@ QUEUE = "flow-builder-queue"
 DLQ = "flow-builder-queue-dlq"
 RULE = "flow-builder-scheduler"
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
+# The deploy's zip variables: the zip's name and package_zip.py's options (option, path from the repository root).
+ZIPS = {
+    "LAMBDA_ZIP": ("flow-builder-scheduler", ()),
+    "WORKER_LAMBDA_ZIP": (
+        "flow-builder-worker",
+        (("--package", "worker_lambda/flow_worker"), ("--package", "scheduler_lambda/flow_scheduler"),
+         ("--requirements", "worker_lambda/requirements.txt")),
+    ),
+}  # fmt: skip
 
 
 _APPLIED_DIGEST = "SELECT digest FROM db_init_applied ORDER BY applied_at DESC LIMIT 1"
@@ -91,7 +100,7 @@ class Stack:
                 say("postgres: ready" + (" (new cluster)" if created else ""))
             self._apply_db_init(say)
 
-            zip_path = self._build_zip(say)
+            zips = self._build_zips(say)
 
             if self.emulator.is_running() and self.emulator.healthy():
                 say(f"emulator: already running at {self.emulator.url}")
@@ -100,7 +109,7 @@ class Stack:
                 self.emulator.start()
                 started.append(self.emulator)
                 say("emulator: ready")
-            self._run_ready_hooks(zip_path, say)
+            self._run_ready_hooks(zips, say)
         except (PostgresError, EmulatorError, StackError, OSError, KeyboardInterrupt) as err:
             for part in reversed(started):
                 part.stop()
@@ -173,23 +182,30 @@ class Stack:
             say(f"database: applied {sql_file.name}")
         self.postgres.psql("-v", f"digest={digest}", "-f", "-", stdin=_RECORD_DIGEST)
 
-    def _build_zip(self, say) -> Path:
-        if self.settings.get("LAMBDA_ZIP"):
-            return Path(self.settings["LAMBDA_ZIP"])
-        output = self.state_dir / "build" / "flow-builder-scheduler.zip"
-        say("lambda: packaging scheduler_lambda/ as a zip for the host Python")
+    def _build_zips(self, say) -> dict[str, Path]:
+        """The functions' zips for the host Python (MiniStack runs them with it), unless .env names them."""
         package_zip = self.repo / "scheduler_lambda" / "package_zip.py"
-        _stream(self._rel(package_zip), [sys.executable, str(package_zip), "--output", str(output)], None, say)
-        return output
+        zips = {}
+        for variable, (name, options) in ZIPS.items():
+            if self.settings.get(variable):
+                zips[variable] = Path(self.settings[variable])
+                continue
+            output = self.state_dir / "build" / f"{name}.zip"
+            say(f"lambda: packaging {name} as a zip for the host Python")
+            paths = [part for option, path in options for part in (option, str(self.repo / path))]
+            command = [sys.executable, str(package_zip), *paths, "--output", str(output)]
+            _stream(self._rel(package_zip), command, None, say)
+            zips[variable] = output
+        return zips
 
-    def _run_ready_hooks(self, zip_path: Path, say) -> None:
+    def _run_ready_hooks(self, zips: dict[str, Path], say) -> None:
         env = {
             **os.environ,
             **self.settings,
             "AWS_ENDPOINT_URL": self.emulator.url,
             "AWS_DEFAULT_REGION": self.settings.get("CUSTOM_AWS_REGION") or "us-east-1",
             "LAMBDA_PACKAGE": "zip",
-            "LAMBDA_ZIP": str(zip_path),
+            **{variable: str(path) for variable, path in zips.items()},
             "FUNCTION_DB_HOST": self.settings.get("FUNCTION_DB_HOST") or "127.0.0.1",
             "DEPLOY_PYTHON": sys.executable,
             "DISABLE_DEPRECATION_NOTICE": "1",  # awscli-local's banner, should a hook call awslocal
@@ -222,6 +238,8 @@ def aws_status(settings: dict[str, str]) -> list[Part]:
     """The deployed stack, from its outputs and resources (works for the docker stack too)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from embedded.worker_status import WORKER, worker_parts  # it imports Part from here
+
     cfn, lam, events, sqs = aws_clients(settings, "cloudformation", "lambda", "events", "sqs")
     name = settings.get("STACK_NAME") or STACK
     try:
@@ -252,6 +270,7 @@ def aws_status(settings: dict[str, str]) -> list[Part]:
         parts.append(Part("schedule", where, rule.get("State", "?"), rule.get("State") == "ENABLED"))
     except (KeyError, ClientError, BotoCoreError):
         parts.append(Part("schedule", RULE, "missing from the stack", False))
+    parts += worker_parts(lam, outputs.get("WorkerFunctionArn", WORKER))
     for name, output in (("queue", "QueueUrl"), ("dlq", "DeadLetterQueueUrl")):
         try:
             url = outputs[output]

@@ -41,6 +41,7 @@ PARAMETERS = {
     "DbUser": "DB_USER",
     "DbPassword": "DB_PASSWORD",
     "DbSslMode": "DB_SSL_MODE",
+    "DbSslRootCert": "DB_SSL_ROOT_CERT",
     "UseDbSecrets": "USE_DB_SECRETS",
     "DbSecretArn": "DB_SECRET_ARN",
     "RedriveAfterSeconds": "REDRIVE_AFTER_SECONDS",
@@ -49,14 +50,20 @@ PARAMETERS = {
     "TimeoutMarginMs": "TIMEOUT_MARGIN_MS",
     "DbConnectTimeout": "DB_CONNECT_TIMEOUT",
     "LogLevel": "LOG_LEVEL",
+    "QueueVisibilityTimeout": "QUEUE_VISIBILITY_TIMEOUT_SECONDS",
+    "WorkerTimeout": "WORKER_TIMEOUT_SECONDS",
+    "WorkerSimulatedMs": "WORKER_SIMULATED_MS",
+    "WorkerRunningTimeoutSeconds": "WORKER_RUNNING_TIMEOUT_SECONDS",
+    "WorkerMaxAttempts": "WORKER_MAX_ATTEMPTS",
 }
 # Read where the first is empty: the function's view of the database defaults to yours.
 FALLBACKS = {"FUNCTION_DB_HOST": "DB_HOST", "FUNCTION_DB_PORT": "DB_PORT"}
-# Code zips of a Zip deployment: template parameter of the S3 key <- variable naming the zip.
-# A second function adds its pair here and its parameter to the template.
-CODE = {"SchedulerCodeKey": "LAMBDA_ZIP"}
+# Code zips: template parameter of the S3 key <- variable naming the zip. The scheduler's is uploaded for a
+# Zip deployment only; the worker is a zip in every environment.
+SCHEDULER_CODE = {"SchedulerCodeKey": "LAMBDA_ZIP"}
+WORKER_CODE = {"WorkerCodeKey": "WORKER_LAMBDA_ZIP"}
 # Outputs naming functions whose code must not be empty (a missing S3 object deploys as 0 bytes on MiniStack).
-FUNCTIONS = ("FunctionArn",)
+FUNCTIONS = ("FunctionArn", "WorkerFunctionArn")
 
 
 class DeployError(RuntimeError):
@@ -93,14 +100,13 @@ class Deployer:
             raise DeployError(f"LAMBDA_PACKAGE={package!r} is not valid: use zip or image")
         values = {name: setting(variable) for name, variable in PARAMETERS.items()}
         values["PackageType"] = package.capitalize()
-        if package == "zip":
-            values["CodeBucket"] = self.artifacts_bucket()
-            values |= {key: self.upload(variable, values["CodeBucket"]) for key, variable in CODE.items()}
-        else:
-            values |= {"CodeBucket": "", **{key: "" for key in CODE}}
+        code = WORKER_CODE | (SCHEDULER_CODE if package == "zip" else {})
+        values["CodeBucket"] = self.artifacts_bucket()
+        values |= {key: "" for key in SCHEDULER_CODE}
+        values |= {key: self.upload(variable, values["CodeBucket"]) for key, variable in code.items()}
         if not values["DbHost"] and "DbHost" not in previous:
             raise DeployError("DB_HOST is empty: set it to the database host the function reaches (RDS endpoint)")
-        explicit = {"CodeBucket", *CODE}  # required by the template, and empty for an image
+        explicit = {"CodeBucket", *SCHEDULER_CODE, *WORKER_CODE}  # required by the template (empty for an image)
         parameters = []
         for name, value in values.items():
             if value or name in explicit:
@@ -129,7 +135,7 @@ class Deployer:
         """Upload the zip named by `variable` under its SHA-256, so unchanged code keeps its key."""
         path = setting(variable)
         if not path:
-            raise DeployError(f"LAMBDA_PACKAGE=zip needs {variable}: set it to a zip built by package_zip.py")
+            raise DeployError(f"{variable} is empty: set it to a zip built by package_zip.py (README, Building and deploying)")
         try:
             body = Path(path).read_bytes()
         except OSError as err:

@@ -18,16 +18,17 @@ def workflow(db, workflow_id) -> dict:
         return dict(cur.fetchone())
 
 
-def wait_for_execution(db, workflow_id, timeout: float) -> dict | None:
-    """The execution of `workflow_id` once SQS accepted its message (queued_at set), or None after `timeout` s.
+def wait_for_execution(db, workflow_id, timeout: float, status: str | None = None) -> dict | None:
+    """The execution of `workflow_id` once SQS accepted its message (queued_at set) and, if given, it has
+    `status`; or None after `timeout` s.
 
-    Its status is then `queued`, or further along once a worker consumes the queue."""
+    Without `status` it is then `queued`, or further along once the worker consumed the queue."""
     deadline = time.monotonic() + timeout
     while True:
         with db.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
             cur.execute("SELECT * FROM workflow_executions WHERE workflow_id = %s", (workflow_id,))
             rows = [dict(row) for row in cur.fetchall()]
-        if rows and all(row["queued_at"] is not None for row in rows):
+        if rows and all(row["queued_at"] is not None and status in (None, row["status"]) for row in rows):
             assert len(rows) == 1, f"one occurrence, one execution: got {rows}"
             return rows[0]
         if time.monotonic() > deadline:
