@@ -167,14 +167,6 @@ build: docker-engine ## docker build of the Lambda image
 push: docker-engine ## build, push to ECR and point the function at the image
 	scheduler_lambda/build_and_push.sh
 
-# The worker is a zip on AWS too: unless WORKER_LAMBDA_ZIP names one, it is built for the Lambda platform
-# (python3.12 on LAMBDA_ARCH).
-WORKER_ZIP := .stack/build/flow-builder-worker-lambda-$(or $(LAMBDA_ARCH),x86_64).zip
-WORKER_PLATFORM := manylinux2014_$(if $(filter arm64,$(LAMBDA_ARCH)),aarch64,x86_64)
-
 # Your shell's environment only, never .env (local values): see README, "Building and deploying".
 deploy: $(STAMP) ## deploy infra/template.yaml to AWS (or wherever AWS_ENDPOINT_URL points)
-	@if [ -z "$${WORKER_LAMBDA_ZIP:-}" ]; then \
-		$(PY) scheduler_lambda/package_zip.py --platform $(WORKER_PLATFORM) --package worker_lambda/flow_worker \
-			--package scheduler_lambda/flow_scheduler --requirements worker_lambda/requirements.txt --output $(WORKER_ZIP); fi
-	@WORKER_LAMBDA_ZIP="$${WORKER_LAMBDA_ZIP:-$(WORKER_ZIP)}" $(PY) infra/deploy.py
+	@$(PY) infra/deploy.py

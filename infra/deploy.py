@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -59,9 +60,13 @@ PARAMETERS = {
 # Read where the first is empty: the function's view of the database defaults to yours.
 FALLBACKS = {"FUNCTION_DB_HOST": "DB_HOST", "FUNCTION_DB_PORT": "DB_PORT"}
 # Code zips: template parameter of the S3 key <- variable naming the zip. The scheduler's is uploaded for a
-# Zip deployment only; the worker is a zip in every environment.
+# Zip deployment only; the worker is a zip in every environment, built here for Lambda when not given.
 SCHEDULER_CODE = {"SchedulerCodeKey": "LAMBDA_ZIP"}
 WORKER_CODE = {"WorkerCodeKey": "WORKER_LAMBDA_ZIP"}
+REPO = TEMPLATE.parent.parent
+WORKER_PACKAGES = ("worker_lambda/flow_worker", "scheduler_lambda/flow_scheduler")
+WORKER_REQUIREMENTS = "worker_lambda/requirements.txt"
+PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux_2_28_aarch64"}
 # Outputs naming functions whose code must not be empty (a missing S3 object deploys as 0 bytes on MiniStack).
 FUNCTIONS = ("FunctionArn", "WorkerFunctionArn")
 
@@ -94,16 +99,21 @@ class Deployer:
 
     # -- inputs ----------------------------------------------------------------------------------
 
-    def parameters(self, previous: set[str]) -> list[dict]:
+    def parameters(self, previous: dict[str, str]) -> list[dict]:
         package = (setting("LAMBDA_PACKAGE") or "image").lower()
         if package not in ("zip", "image"):
             raise DeployError(f"LAMBDA_PACKAGE={package!r} is not valid: use zip or image")
         values = {name: setting(variable) for name, variable in PARAMETERS.items()}
         values["PackageType"] = package.capitalize()
-        code = WORKER_CODE | (SCHEDULER_CODE if package == "zip" else {})
+        zips = {"WorkerCodeKey": ("WORKER_LAMBDA_ZIP", setting("WORKER_LAMBDA_ZIP"))}
+        if package == "zip":
+            zips["SchedulerCodeKey"] = ("LAMBDA_ZIP", setting("LAMBDA_ZIP"))
+        if not zips["WorkerCodeKey"][1]:
+            architecture = values["Architecture"] or previous.get("Architecture") or "x86_64"
+            zips["WorkerCodeKey"] = ("WORKER_LAMBDA_ZIP", str(build_worker_zip(architecture)))
         values["CodeBucket"] = self.artifacts_bucket()
         values |= {key: "" for key in SCHEDULER_CODE}
-        values |= {key: self.upload(variable, values["CodeBucket"]) for key, variable in code.items()}
+        values |= {key: self.upload(variable, path, values["CodeBucket"]) for key, (variable, path) in zips.items()}
         if not values["DbHost"] and "DbHost" not in previous:
             raise DeployError("DB_HOST is empty: set it to the database host the function reaches (RDS endpoint)")
         explicit = {"CodeBucket", *SCHEDULER_CODE, *WORKER_CODE}  # required by the template (empty for an image)
@@ -131,11 +141,10 @@ class Deployer:
             say(f"created artifacts bucket {name}")
         return name
 
-    def upload(self, variable: str, bucket: str) -> str:
-        """Upload the zip named by `variable` under its SHA-256, so unchanged code keeps its key."""
-        path = setting(variable)
+    def upload(self, variable: str, path: str, bucket: str) -> str:
+        """Upload the zip at `path` (named by `variable`) under its SHA-256, so unchanged code keeps its key."""
         if not path:
-            raise DeployError(f"{variable} is empty: set it to a zip built by package_zip.py (README, Building and deploying)")
+            raise DeployError(f"LAMBDA_PACKAGE=zip needs {variable}: set it to a zip built by package_zip.py")
         try:
             body = Path(path).read_bytes()
         except OSError as err:
@@ -169,7 +178,7 @@ class Deployer:
             self.cfn.delete_stack(StackName=self.stack_name)
             self._wait("stack_delete_complete")
             current = None
-        previous = {p["ParameterKey"] for p in (current or {}).get("Parameters", [])}
+        previous = {p["ParameterKey"]: p.get("ParameterValue", "") for p in (current or {}).get("Parameters", [])}
         parameters = self.parameters(previous)
         kind = "UPDATE" if current else "CREATE"
         name = f"deploy-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}"
@@ -261,6 +270,22 @@ class Deployer:
     def outputs(self) -> dict[str, str]:
         stack = self.stack() or {}
         return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def build_worker_zip(architecture: str) -> Path:
+    """The worker zip for the Lambda runtime (python3.12 on `architecture`), built by package_zip.py."""
+    if architecture not in PLATFORMS:
+        raise DeployError(f"LAMBDA_ARCH={architecture!r} is not valid: use x86_64 or arm64")
+    output = REPO / ".stack" / "build" / f"flow-builder-worker-lambda-{architecture}.zip"
+    command = [sys.executable, str(REPO / "scheduler_lambda" / "package_zip.py"), "--platform", PLATFORMS[architecture]]
+    command += [part for package in WORKER_PACKAGES for part in ("--package", str(REPO / package))]
+    command += ["--requirements", str(REPO / WORKER_REQUIREMENTS), "--output", str(output)]
+    say(f"building the worker zip for Lambda ({architecture}); WORKER_LAMBDA_ZIP names one to skip this")
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise DeployError(f"the worker zip could not be built: {detail}")
+    return output
 
 
 def main() -> int:

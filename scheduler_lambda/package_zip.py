@@ -2,7 +2,7 @@
 
 The same code the image carries, for emulators that run zip functions:
 - default: dependencies for this interpreter (MiniStack runs zip Lambdas with the host Python);
-- --platform manylinux2014_x86_64|manylinux2014_aarch64: dependencies for the real Lambda
+- --platform manylinux2014_x86_64|manylinux_2_28_aarch64: dependencies for the real Lambda
   runtime (python3.12), as LocalStack Community needs.
 
 Dependencies are cached per hash of requirements.txt and target, so a rebuild is quick, and the
@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 REQUIREMENTS = HERE / "requirements.txt"
 PACKAGE = HERE / "flow_scheduler"
-PLATFORMS = ("manylinux2014_x86_64", "manylinux2014_aarch64")
+PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_aarch64")  # psycopg2-binary has no manylinux2014 aarch64 wheel
 LAMBDA_PYTHON = "3.12"
 # Fixed entry time (the zip format starts in 1980) so equal inputs give equal bytes.
 _EPOCH = (1980, 1, 1, 0, 0, 0)

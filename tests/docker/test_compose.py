@@ -99,7 +99,9 @@ def test_emulator_gives_the_deploy_every_input():
         "LAMBDA_PACKAGE", "LAMBDA_ZIP", "LAMBDA_IMAGE_URI", "LAMBDA_ARCH", "FUNCTION_DB_HOST", "FUNCTION_DB_PORT",
         "CREATE_REPOSITORY", "SCHEDULE_EXPRESSION", "DB_NAME", "DB_USER", "DB_PASSWORD", "DB_SSL_MODE",
         "CUSTOM_AWS_REGION", "USE_DB_SECRETS", "DB_SECRET_ID", "REDRIVE_AFTER_SECONDS", "BATCH_SIZE",
-        "TIMEOUT_MARGIN_MS", "SEND_CONCURRENCY", "DB_CONNECT_TIMEOUT", "LOG_LEVEL",
+        "TIMEOUT_MARGIN_MS", "SEND_CONCURRENCY", "DB_CONNECT_TIMEOUT", "LOG_LEVEL", "WORKER_LAMBDA_ZIP",
+        "QUEUE_VISIBILITY_TIMEOUT_SECONDS", "WORKER_TIMEOUT_SECONDS", "WORKER_SIMULATED_MS",
+        "WORKER_RUNNING_TIMEOUT_SECONDS", "WORKER_MAX_ATTEMPTS",
     ):  # fmt: skip
         assert name in environment, name
     assert environment["SCHEDULE_EXPRESSION"] == "rate(1 minute)"
@@ -124,14 +126,18 @@ def test_the_zip_is_built_for_the_lambda_platform_into_the_volume_the_emulator_r
     builder = services()["lambda-zip"]
     script = builder["command"][0]
     assert (
-        "package_zip.py --platform" in script and "manylinux2014_x86_64" in script and "manylinux2014_aarch64" in script
+        "package_zip.py --platform" in script and "manylinux2014_x86_64" in script and "manylinux_2_28_aarch64" in script
     )
-    output = re.search(r"--output (\S+)", script)[1]
+    scheduler, worker = re.findall(r"--output (\S+)", script)
+    assert "--requirements /src/worker_lambda/requirements.txt" in script
+    assert "./worker_lambda:/src/worker_lambda:ro" in builder["volumes"]
     volume, _, target = next(v for v in builder["volumes"] if not v.startswith("./")).partition(":")
-    assert output.startswith(target + "/")
-    zip_path = emulator_service("localstack")["environment"]["LAMBDA_ZIP"]
-    mount = next(v for v in emulator_service("localstack")["volumes"] if v.startswith(volume + ":"))
-    assert zip_path == mount.split(":")[1] + output.removeprefix(target) and mount.endswith(":ro")
+    for output, variable in ((scheduler, "LAMBDA_ZIP"), (worker, "WORKER_LAMBDA_ZIP")):
+        assert output.startswith(target + "/")
+        for flavour in ("localstack", "ministack"):
+            zip_path = emulator_service(flavour)["environment"][variable]
+            mount = next(v for v in emulator_service(flavour)["volumes"] if v.startswith(volume + ":"))
+            assert zip_path == mount.split(":")[1] + output.removeprefix(target) and mount.endswith(":ro")
 
 
 def test_scheduler_image_is_built_from_the_dockerfile_at_the_repo_root():

@@ -24,13 +24,17 @@ ACCOUNTS = {"localstack": "111111111111", "ministack": "222222222222"}
 def deployed(request, emulator, tmp_path):
     flavour = request.param
     environment = {key: str(value) for key, value in emulator_service(flavour)["environment"].items()}
+    # In compose the lambda-zip volume holds the Lambda-platform zips (test_lambda_zip.py builds one); the
+    # worker's is a zip with either flavour, the scheduler's only where the emulator runs zips.
+    zips = {"WORKER_LAMBDA_ZIP": "flow_worker"}
     if environment["LAMBDA_PACKAGE"] == "zip":
-        # In compose the lambda-zip volume holds the Lambda-platform zip (test_lambda_zip.py builds one).
+        zips["LAMBDA_ZIP"] = "flow_scheduler"
+    for variable, package in zips.items():
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as handle:
-            handle.writestr("flow_scheduler/__init__.py", "")
-        (tmp_path / "scheduler.zip").write_bytes(archive.getvalue())
-        environment["LAMBDA_ZIP"] = str(tmp_path / "scheduler.zip")
+            handle.writestr(f"{package}/__init__.py", "")
+        (tmp_path / f"{package}.zip").write_bytes(archive.getvalue())
+        environment[variable] = str(tmp_path / f"{package}.zip")
     credentials = {"AWS_ACCESS_KEY_ID": ACCOUNTS[flavour], "AWS_SECRET_ACCESS_KEY": "test"}
     result = subprocess.run(
         ["sh", str(HOOK)],  # MiniStack runs ready.d scripts with sh, LocalStack executes them
@@ -79,3 +83,16 @@ def test_function_reaches_the_stack_by_service_name(deployed):
     assert target["Arn"] == config["FunctionArn"]
     rule = client("events").describe_rule(Name="flow-builder-scheduler")
     assert rule["ScheduleExpression"] == "rate(1 minute)"
+
+    # The worker: a zip with either flavour, reaching Postgres the same way, its timings in the stuck-running order.
+    worker = client("lambda").get_function_configuration(FunctionName="flow-builder-worker")
+    assert (worker["PackageType"], worker["Handler"]) == ("Zip", "flow_worker.handler.lambda_handler")
+    assert (worker["Environment"]["Variables"]["DB_HOST"], worker["Environment"]["Variables"]["DB_PORT"]) == (
+        "postgres",
+        "5432",
+    )
+    sqs = client("sqs")
+    queue_url = sqs.get_queue_url(QueueName="flow-builder-queue")["QueueUrl"]
+    visibility = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])["Attributes"]
+    running = worker["Environment"]["Variables"]["WORKER_RUNNING_TIMEOUT_SECONDS"]
+    assert worker["Timeout"] < int(running) < int(visibility["VisibilityTimeout"])

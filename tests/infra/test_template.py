@@ -98,6 +98,8 @@ def test_every_resource_of_contract_6_is_declared_once(template):
         ("AWS::Lambda::Function", "flow-builder-scheduler"),
         ("AWS::Logs::LogGroup", "/aws/lambda/flow-builder-scheduler"),
         ("AWS::Events::Rule", "flow-builder-scheduler"),
+        ("AWS::Serverless::Function", "flow-builder-worker"),
+        ("AWS::Logs::LogGroup", "/aws/lambda/flow-builder-worker"),
     }
     queue = template["Resources"]["Queue"]["Properties"]
     assert queue["RedrivePolicy"] == {
@@ -108,7 +110,9 @@ def test_every_resource_of_contract_6_is_declared_once(template):
     permission = template["Resources"]["SchedulerInvokePermission"]["Properties"]
     assert permission["Principal"] == "events.amazonaws.com"
     assert permission["SourceArn"] == {"Fn::GetAtt": ["SchedulerRule", "Arn"]}
-    assert set(template["Outputs"]) >= {"QueueUrl", "DeadLetterQueueUrl", "FunctionArn", "RepositoryUri"}
+    assert set(template["Outputs"]) >= {
+        "QueueUrl", "DeadLetterQueueUrl", "FunctionArn", "RepositoryUri", "WorkerFunctionArn",
+    }  # fmt: skip
     # No resource is declared anywhere else: the provisioning script is gone.
     assert not (REPO / "localstack" / "provision.py").exists()
 
@@ -124,3 +128,55 @@ def test_the_function_gets_every_scheduler_setting(template):
     assert variables == documented - {"AWS_ENDPOINT_URL"}
     assert template["Parameters"]["DbSslMode"]["Default"] == "require"
     assert template["Parameters"]["DbPassword"]["NoEcho"] is True
+
+
+def test_the_worker_is_fed_by_the_queue_with_partial_batch_failures(template):
+    worker = template["Resources"]["WorkerFunction"]["Properties"]
+    assert (worker["Runtime"], worker["Handler"], worker["MemorySize"]) == (
+        "python3.12",
+        "flow_worker.handler.lambda_handler",
+        256,
+    )
+    assert worker["CodeUri"] == {"Bucket": {"Ref": "CodeBucket"}, "Key": {"Ref": "WorkerCodeKey"}}
+    assert worker["Role"] == {"Fn::GetAtt": ["WorkerRole", "Arn"]}
+    (event,) = worker["Events"].values()
+    assert event == {
+        "Type": "SQS",
+        "Properties": {
+            "Queue": {"Fn::GetAtt": ["Queue", "Arn"]},
+            "BatchSize": 10,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        },
+    }
+    # The stuck-running rule: timeout < WORKER_RUNNING_TIMEOUT_SECONDS < the queue's visibility timeout.
+    parameters = template["Parameters"]
+    assert worker["Timeout"] == {"Ref": "WorkerTimeout"}
+    assert template["Resources"]["Queue"]["Properties"]["VisibilityTimeout"] == {"Ref": "QueueVisibilityTimeout"}
+    defaults = [parameters[name]["Default"] for name in ("WorkerTimeout", "WorkerRunningTimeoutSeconds", "QueueVisibilityTimeout")]
+    assert defaults == sorted(set(defaults)) == [30, 120, 180]
+
+
+def test_the_worker_gets_the_database_settings_and_its_own(template):
+    worker = template["Resources"]["WorkerFunction"]["Properties"]["Environment"]["Variables"]
+    scheduler = template["Resources"]["SchedulerFunction"]["Properties"]["Environment"]["Variables"]
+    readme = (REPO / "README.md").read_text()
+    table = readme[readme.index("## The worker") : readme.index("## Building and deploying")]
+    own = set(re.findall(r"^\| `(WORKER_[A-Z_]+)` \|", table, re.MULTILINE))
+    assert own == {"WORKER_SIMULATED_MS", "WORKER_RUNNING_TIMEOUT_SECONDS", "WORKER_MAX_ATTEMPTS"}
+    shared = {name for name in scheduler if name.startswith("DB_")} | {"CUSTOM_AWS_REGION", "USE_DB_SECRETS", "LOG_LEVEL"}
+    assert set(worker) == shared | own
+    assert {name: worker[name] for name in shared} == {name: scheduler[name] for name in shared}
+
+
+def test_the_worker_role_grants_exactly_what_the_readme_states(template):
+    role = template["Resources"]["WorkerRole"]["Properties"]
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    by_sid = {s["Sid"]: s for s in branches(statements)}
+    assert set(by_sid) == {"OwnLogs", "ConsumeQueue", "ReadDatabaseSecret"}
+    assert by_sid["OwnLogs"]["Resource"] == {"Fn::Sub": "${WorkerLogGroup.Arn}"}
+    assert by_sid["ConsumeQueue"]["Resource"] == {"Fn::GetAtt": ["Queue", "Arn"]}
+    assert set(by_sid["ConsumeQueue"]["Action"]) == {
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+    }  # fmt: skip
+    assert statements[-1]["Fn::If"][0] == "ReadsSecret"  # only with USE_DB_SECRETS=true
+    assert role["ManagedPolicyArns"]["Fn::If"][0] == "InVpc"

@@ -33,6 +33,17 @@ def lambda_zip(tmp_path_factory, build_zip) -> Path:
 
 
 @pytest.fixture(scope="session")
+def worker_zip(tmp_path_factory, build_zip) -> Path:
+    """The worker zip for the host Python, as `make up` deploys it."""
+    return build_zip(
+        tmp_path_factory.mktemp("zip") / "flow-builder-worker.zip",
+        *("--package", str(REPO / "worker_lambda" / "flow_worker")),
+        *("--package", str(REPO / "scheduler_lambda" / "flow_scheduler")),
+        *("--requirements", str(REPO / "worker_lambda" / "requirements.txt")),
+    )
+
+
+@pytest.fixture(scope="session")
 def probe_database(postgres) -> dict:
     """A database of its own for the deployed function, so it never touches other tests' rows."""
     name = "deploy-probe"
@@ -43,7 +54,7 @@ def probe_database(postgres) -> dict:
 
 
 @pytest.fixture
-def deploy(emulator, lambda_zip, probe_database):
+def deploy(emulator, lambda_zip, worker_zip, probe_database):
     """Run the ready.d hook against the fixture emulator in `account` (a 12-digit access key is an account
     of its own in MiniStack, so tests never meet each other's stacks); keyword arguments override its environment."""
 
@@ -57,6 +68,7 @@ def deploy(emulator, lambda_zip, probe_database):
             "CUSTOM_AWS_REGION": "us-east-1",
             "LAMBDA_PACKAGE": "zip",
             "LAMBDA_ZIP": str(lambda_zip),
+            "WORKER_LAMBDA_ZIP": str(worker_zip),
             "FUNCTION_DB_HOST": probe_database["host"],
             "DB_PORT": str(probe_database["port"]),
             "DB_NAME": probe_database["dbname"],

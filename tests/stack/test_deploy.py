@@ -11,12 +11,13 @@ RESOURCES = {
     "AWS::SQS::Queue": 2,
     "AWS::SecretsManager::Secret": 1,
     "AWS::ECR::Repository": 1,
-    "AWS::Logs::LogGroup": 1,
-    "AWS::IAM::Role": 1,
-    "AWS::Lambda::Function": 1,
+    "AWS::Logs::LogGroup": 2,
+    "AWS::IAM::Role": 2,
+    "AWS::Lambda::Function": 2,
+    "AWS::Lambda::EventSourceMapping": 1,
     "AWS::Events::Rule": 1,
     "AWS::Lambda::Permission": 1,
-    "AWS::CloudWatch::Alarm": 3,
+    "AWS::CloudWatch::Alarm": 4,
 }
 
 
@@ -101,11 +102,40 @@ def test_resources_match_the_contract(deployed, aws, probe_database):
     assert grant["Condition"]["ArnLike"]["AWS:SourceArn"] == rule["Arn"]
 
     alarms = aws(ACCOUNT, "cloudwatch").describe_alarms(AlarmNamePrefix="flow-builder")["MetricAlarms"]
-    assert {(a["Namespace"], a["MetricName"]) for a in alarms} == {
-        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
-        ("AWS/Lambda", "Errors"),
-        ("FlowBuilder/Scheduler", "failed"),
+    assert {(a["AlarmName"], a["Namespace"], a["MetricName"]) for a in alarms} == {
+        ("flow-builder-queue-dlq-not-empty", "AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("flow-builder-scheduler-errors", "AWS/Lambda", "Errors"),
+        ("flow-builder-worker-errors", "AWS/Lambda", "Errors"),
+        ("flow-builder-scheduler-executions-left-pending", "FlowBuilder/Scheduler", "failed"),
     }
+
+
+def test_the_worker_is_fed_by_the_queue_with_partial_batch_failures(deployed, aws, probe_database):
+    sqs, lam = aws(ACCOUNT, "sqs"), aws(ACCOUNT, "lambda")
+    queue_url = sqs.get_queue_url(QueueName="flow-builder-queue")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn", "VisibilityTimeout"])
+    assert attributes["Attributes"]["VisibilityTimeout"] == "180"  # the AWS default, above the running limit
+
+    config = lam.get_function(FunctionName="flow-builder-worker")["Configuration"]
+    assert (config["Runtime"], config["Handler"], config["Timeout"], config["MemorySize"]) == (
+        "python3.12",
+        "flow_worker.handler.lambda_handler",
+        30,
+        256,
+    )
+    assert config["CodeSize"] > 1_000_000  # both packages with the worker's pins, not an empty object
+    variables = config["Environment"]["Variables"]
+    assert (variables["DB_HOST"], variables["DB_PORT"]) == (probe_database["host"], str(probe_database["port"]))
+    assert "SQS_URL" not in variables
+    assert (variables["WORKER_RUNNING_TIMEOUT_SECONDS"], variables["WORKER_MAX_ATTEMPTS"]) == ("120", "3")
+
+    (mapping,) = lam.list_event_source_mappings(FunctionName="flow-builder-worker")["EventSourceMappings"]
+    assert mapping["EventSourceArn"] == attributes["Attributes"]["QueueArn"]
+    assert (mapping["BatchSize"], mapping["FunctionResponseTypes"]) == (10, ["ReportBatchItemFailures"])
+    (group,) = aws(ACCOUNT, "logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/flow-builder-worker")[
+        "logGroups"
+    ]
+    assert group["retentionInDays"] == 30
 
 
 def test_the_deployed_zip_runs_under_its_role(deployed, aws):
@@ -129,12 +159,13 @@ def test_reading_the_secret_adds_exactly_that_grant(deploy, deployed, aws):
     result = deploy(ACCOUNT, USE_DB_SECRETS="true")
     assert result.returncode == 0, result.stderr
     cfn, iam = aws(ACCOUNT, "cloudformation"), aws(ACCOUNT, "iam")
-    role = cfn.describe_stack_resource(StackName="flow-builder", LogicalResourceId="SchedulerRole")
-    role_name = role["StackResourceDetail"]["PhysicalResourceId"]
-    statements = iam.get_role_policy(RoleName=role_name, PolicyName="scheduler")["PolicyDocument"]["Statement"]
-    (grant,) = [s for s in statements if s["Sid"] == "ReadDatabaseSecret"]
     secret_arn = aws(ACCOUNT, "secretsmanager").describe_secret(SecretId="flow-builder/db")["ARN"]
-    assert grant["Resource"] == secret_arn and grant["Action"] == "secretsmanager:GetSecretValue"
+    for logical, policy in (("SchedulerRole", "scheduler"), ("WorkerRole", "worker")):
+        role = cfn.describe_stack_resource(StackName="flow-builder", LogicalResourceId=logical)
+        role_name = role["StackResourceDetail"]["PhysicalResourceId"]
+        statements = iam.get_role_policy(RoleName=role_name, PolicyName=policy)["PolicyDocument"]["Statement"]
+        (grant,) = [s for s in statements if s["Sid"] == "ReadDatabaseSecret"]
+        assert grant["Resource"] == secret_arn and grant["Action"] == "secretsmanager:GetSecretValue", logical
     # And the function, now reading its credentials from the secret, still runs.
     response = aws(ACCOUNT, "lambda").invoke(FunctionName="flow-builder-scheduler", Payload=b"{}")
     assert "FunctionError" not in response, response["Payload"].read()
@@ -163,13 +194,18 @@ def test_the_alarms_watch_the_metrics_they_name(deployed, aws):
             "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "flow-builder-queue-dlq",
         ),
         "flow-builder-scheduler-errors": ("AWS/Lambda", "Errors", "FunctionName", "flow-builder-scheduler"),
+        "flow-builder-worker-errors": ("AWS/Lambda", "Errors", "FunctionName", "flow-builder-worker"),
         "flow-builder-scheduler-executions-left-pending": (
             "FlowBuilder/Scheduler", "failed", "service", "flow-builder-scheduler",
         ),
     }  # fmt: skip
+    # MiniStack evaluates an alarm on every data point of its metric, whatever the dimensions: check them
+    # here, and every alarm's state before any data point.
+    for alarm, (_, _, dimension, value) in points.items():
+        (described,) = cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+        assert described["Dimensions"] == [{"Name": dimension, "Value": value}] and described["StateValue"] != "ALARM"
     now = datetime.now(timezone.utc)
     for alarm, (namespace, metric, dimension, value) in points.items():
-        assert cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"] != "ALARM"
         cloudwatch.put_metric_data(
             Namespace=namespace,
             MetricData=[

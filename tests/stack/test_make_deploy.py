@@ -49,7 +49,14 @@ def test_make_deploy_deploys_the_image_in_a_vpc_with_a_generated_secret(make_dep
     assert f"to {aws(ACCOUNT, 'lambda').meta.endpoint_url}" in before_push.stdout
     assert "no function yet: push the image" in before_push.stdout
     assert aws(ACCOUNT, "ecr").describe_repositories(repositoryNames=["flow-builder-scheduler"])["repositories"]
-    assert aws(ACCOUNT, "lambda").list_functions()["Functions"] == []
+    # The worker is a zip on AWS too: `make deploy` built it for the Lambda platform (python3.12, LAMBDA_ARCH).
+    (worker,) = aws(ACCOUNT, "lambda").list_functions()["Functions"]
+    assert (worker["FunctionName"], worker["Runtime"], worker["Architectures"]) == (
+        "flow-builder-worker",
+        "python3.12",
+        ["arm64"],
+    )
+    assert "flow-builder-worker-lambda-arm64.zip" in before_push.stdout
 
     first = make_deploy(LAMBDA_IMAGE_URI=IMAGE)
     assert first.returncode == 0, first.stdout + first.stderr
