@@ -152,7 +152,8 @@ def test_the_worker_is_fed_by_the_queue_with_partial_batch_failures(template):
     parameters = template["Parameters"]
     assert worker["Timeout"] == {"Ref": "WorkerTimeout"}
     assert template["Resources"]["Queue"]["Properties"]["VisibilityTimeout"] == {"Ref": "QueueVisibilityTimeout"}
-    defaults = [parameters[name]["Default"] for name in ("WorkerTimeout", "WorkerRunningTimeoutSeconds", "QueueVisibilityTimeout")]
+    order = ("WorkerTimeout", "WorkerRunningTimeoutSeconds", "QueueVisibilityTimeout")
+    defaults = [parameters[name]["Default"] for name in order]
     assert defaults == sorted(set(defaults)) == [30, 120, 180]
 
 
@@ -163,7 +164,8 @@ def test_the_worker_gets_the_database_settings_and_its_own(template):
     table = readme[readme.index("## The worker") : readme.index("## Building and deploying")]
     own = set(re.findall(r"^\| `(WORKER_[A-Z_]+)` \|", table, re.MULTILINE))
     assert own == {"WORKER_SIMULATED_MS", "WORKER_RUNNING_TIMEOUT_SECONDS", "WORKER_MAX_ATTEMPTS"}
-    shared = {name for name in scheduler if name.startswith("DB_")} | {"CUSTOM_AWS_REGION", "USE_DB_SECRETS", "LOG_LEVEL"}
+    shared = {name for name in scheduler if name.startswith("DB_")}
+    shared |= {"CUSTOM_AWS_REGION", "LOG_LEVEL", "USE_DB_SECRETS"}
     assert set(worker) == shared | own
     assert {name: worker[name] for name in shared} == {name: scheduler[name] for name in shared}
 
