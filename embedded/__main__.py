@@ -34,13 +34,14 @@ NEXT_STEPS = """\
 next:
   make invoke       invoke the scheduler now and print its summary
   make queue        peek at the messages it sent (not consumed)
+  make executions   the executions and their timings, as the worker carries them to completed or failed
   make logs         the function's logs and the stack's own
   make psql         SQL shell on the database
   make status       health of each part and the last tick
   make aws ARGS="sqs get-queue-attributes --queue-url {queue_url} --attribute-names All"
                     any AWS CLI call on this stack's emulator ({endpoint})
   make e2e          end-to-end tests against this stack
-  make up           again after editing the code: redeploys the function
+  make up           again after editing the code: redeploys the functions
   make down         stop it (data kept); make clean also deletes it"""
 
 
