@@ -22,7 +22,10 @@ import pytest
 from embedded.ports import free_port, port_in_use
 
 REPO = Path(__file__).resolve().parents[2]
-COPIED = ["embedded", "localstack", "infra", "scheduler_lambda", "db", ".env.example", "Makefile", "pyproject.toml", "README.md"]
+COPIED = [
+    "embedded", "localstack", "infra", "scheduler_lambda", "worker_lambda", "db",
+    ".env.example", "Makefile", "pyproject.toml", "README.md",
+]  # fmt: skip
 FUNCTION = "flow-builder-scheduler"
 
 

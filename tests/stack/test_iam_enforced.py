@@ -35,6 +35,9 @@ def test_without_send_message_the_tick_is_denied_and_nothing_is_lost(deploy, aws
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     lam, iam, sqs = aws(ACCOUNT, "lambda"), aws(ACCOUNT, "iam"), aws(ACCOUNT, "sqs")
     cfn = aws(ACCOUNT, "cloudformation")
+    # The test reads the queue itself: the worker's mapping would consume the messages first.
+    (mapping,) = lam.list_event_source_mappings(FunctionName="flow-builder-worker")["EventSourceMappings"]
+    lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
     role = cfn.describe_stack_resource(StackName="flow-builder", LogicalResourceId="SchedulerRole")
     role_name = role["StackResourceDetail"]["PhysicalResourceId"]
     granted = iam.get_role_policy(RoleName=role_name, PolicyName="scheduler")["PolicyDocument"]
