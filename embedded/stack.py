@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
+from embedded.dashboard import Dashboard
 from embedded.emulator import Emulator, EmulatorError
 from embedded.ports import port_in_use
 from embedded.postgres import Postgres, PostgresError
@@ -61,6 +62,9 @@ class Stack:
             log_file=self.state_dir / "postgres.log",
         )
         self.emulator = Emulator(self.emulator_port, self.state_dir / "ministack")
+        self.dashboard = Dashboard(
+            _port(settings.get("DASHBOARD_PORT") or "8025", "DASHBOARD_PORT"), self.state_dir / "dashboard", settings
+        )
         self.db_init_marker = self.state_dir / "db-init.sha256"
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -90,6 +94,13 @@ class Stack:
                 started.append(self.emulator)
                 say("emulator: ready")
             self._run_ready_hooks(zip_path, say)
+
+            if self.dashboard.is_running() and self.dashboard.healthy():
+                say(f"dashboard: already running at {self.dashboard.url}")
+            else:
+                self.dashboard.start()
+                started.append(self.dashboard)
+                say(f"dashboard: serving {self.dashboard.url}")
         except (PostgresError, EmulatorError, StackError, OSError, KeyboardInterrupt) as err:
             for part in reversed(started):
                 part.stop()
@@ -98,7 +109,7 @@ class Stack:
             raise StackError(str(err) or "interrupted") from None
 
     def down(self, say) -> None:
-        for label, part in (("emulator", self.emulator), ("postgres", self.postgres)):
+        for label, part in (("dashboard", self.dashboard), ("emulator", self.emulator), ("postgres", self.postgres)):
             if part.is_running():
                 part.stop()
                 say(f"{label}: stopped")
@@ -111,7 +122,8 @@ class Stack:
         parts = [self._postgres_status(), self._emulator_status()]
         if parts[1].ok:
             parts += aws_status(self.settings)
-        return parts
+        return parts + [_process_status("dashboard", self.dashboard)]
+
 
     def _postgres_status(self) -> Part:
         where = f"127.0.0.1:{self.db_port} db {self.postgres.dbname}"
@@ -123,12 +135,7 @@ class Stack:
         return Part("postgres", where, "stopped", False)
 
     def _emulator_status(self) -> Part:
-        if self.emulator.is_running():
-            healthy = self.emulator.healthy()
-            return Part("emulator", self.emulator.url, "running" if healthy else "running, not answering", healthy)
-        if self.emulator.pid_file.exists():
-            return Part("emulator", self.emulator.url, "crashed (process gone; `make up` recovers it)", False)
-        return Part("emulator", self.emulator.url, "stopped", False)
+        return _process_status("emulator", self.emulator)
 
     # -- steps ------------------------------------------------------------------------------------
 
@@ -143,6 +150,11 @@ class Stack:
             raise StackError(
                 f"port {self.emulator_port} (from AWS_ENDPOINT_URL) is already in use by another process: "
                 f"set AWS_ENDPOINT_URL in .env to http://127.0.0.1:<free port>, or stop what listens there"
+            )
+        if not self.dashboard.is_running() and port_in_use("127.0.0.1", self.dashboard.port):
+            raise StackError(
+                f"port {self.dashboard.port} (DASHBOARD_PORT) is already in use by another process: "
+                f"set DASHBOARD_PORT in .env to a free port, or stop what listens there"
             )
 
     def _apply_db_init(self, say) -> None:
@@ -249,6 +261,16 @@ def aws_status(settings: dict[str, str]) -> list[Part]:
         except (ClientError, BotoCoreError):
             parts.append(Part("queue" if name == QUEUE else "dlq", name, "missing (`make up` provisions it)", False))
     return parts
+
+
+def _process_status(name: str, runner: Emulator) -> Part:
+    """The state of a process the stack runs by pid file (the emulator, the dashboard)."""
+    if runner.is_running():
+        healthy = runner.healthy()
+        return Part(name, runner.url, "running" if healthy else "running, not answering", healthy)
+    if runner.pid_file.exists():
+        return Part(name, runner.url, "crashed (process gone; `make up` recovers it)", False)
+    return Part(name, runner.url, "stopped", False)
 
 
 def _stream(label: str, command: list[str], env: dict | None, say) -> None:

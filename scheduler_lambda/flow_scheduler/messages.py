@@ -14,6 +14,7 @@ class Execution:
     workflow_id: UUID
     user_id: UUID
     scheduled_for: datetime
+    trigger: str = "scheduled"  # or "manual" (run now, manual.py): the same message either way
 
 
 def body(execution: Execution, queued_at: datetime) -> str:
@@ -22,7 +23,7 @@ def body(execution: Execution, queued_at: datetime) -> str:
             "execution_id": str(execution.id),
             "workflow_id": str(execution.workflow_id),
             "user_id": str(execution.user_id),
-            "trigger": "scheduled",
+            "trigger": execution.trigger,
             "status": "queued",
             "scheduled_for": execution.scheduled_for.isoformat(),
             "queued_at": queued_at.isoformat(),

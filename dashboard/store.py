@@ -1,0 +1,71 @@
+"""The dashboard's PostgreSQL: a small connection pool and named queries, rows as dicts."""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, TypeVar
+
+import psycopg2
+import psycopg2.extras
+import psycopg2.pool
+
+from dashboard.down import PartDown
+from dashboard.sql import query
+
+T = TypeVar("T")
+
+psycopg2.extras.register_uuid()
+
+
+class Store:
+    def __init__(self, db: dict, where: str):
+        self._db = db
+        self._where = where
+        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self._lock = threading.Lock()
+
+    def rows(self, name: str, params: dict | None = None) -> list[dict]:
+        def work(cur):
+            cur.execute(query(name), params or {})
+            return [dict(row) for row in cur.fetchall()] if cur.description else []
+
+        return self.transaction(work)
+
+    def transaction(self, work: Callable[[psycopg2.extensions.cursor], T]) -> T:
+        """Run `work(cursor)` in one transaction. A pooled connection the server dropped (a restart)
+        is replaced once; a server that does not answer is PartDown("postgres")."""
+        for attempt in (1, 2):
+            conn = self._connect()
+            try:
+                with conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                    result = work(cur)
+                self._pool.putconn(conn)
+                return result
+            except (psycopg2.OperationalError, psycopg2.InterfaceError) as err:
+                self._pool.putconn(conn, close=True)
+                if attempt == 2 or not conn.closed:
+                    raise self._down(err) from None
+            except BaseException:
+                self._pool.putconn(conn)
+                raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.closeall()
+
+    def _connect(self):
+        try:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = psycopg2.pool.ThreadedConnectionPool(
+                        0, 8, **self._db, connect_timeout=2, application_name="flow-dashboard",
+                        options="-c statement_timeout=10000",
+                    )
+            return self._pool.getconn()
+        except psycopg2.OperationalError as err:
+            raise self._down(err) from None
+
+    def _down(self, err: Exception) -> PartDown:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return PartDown("postgres", f"PostgreSQL at {self._where} is not answering ({reason}): start the stack with `make up`")
