@@ -57,7 +57,8 @@ def create_app(settings: Settings) -> Starlette:
     def render(request: Request, page: str, fragment: str | None, context: dict, status: int = 200) -> Response:
         partial = fragment is not None and request.headers.get("hx-request") == "true"
         if not partial:
-            context.setdefault("down", health.down_parts(store, cloud))
+            found = context.get("down", [])
+            context["down"] = found + [d for d in health.down_parts(store, cloud) if d.part not in {f.part for f in found}]
         context.update(notice=request.query_params.get("notice"), now=datetime.now(timezone.utc))
         return templates.TemplateResponse(request, fragment if partial else page, context, status_code=status)
 
@@ -96,7 +97,9 @@ def create_app(settings: Settings) -> Starlette:
         )
         now = datetime.now(timezone.utc)
         for row in context["running"] or []:
-            row["upcoming"] = upcoming(row["cron"], row["timezone"], now, 5, anchor=row["next_run_at"])
+            # The five after the next run (a due one is about to run: the five after now).
+            after = max(row["next_run_at"] or now, now)
+            row["upcoming"] = upcoming(row["cron"], row["timezone"], after, 5, anchor=row["next_run_at"])
         return render(request, "schedules.html", "_schedules.html", context)
 
     def workflow_page(request: Request) -> Response:
@@ -228,6 +231,11 @@ def create_app(settings: Settings) -> Starlette:
         message = f"the emulator refused: {error.get('Code')}: {error.get('Message')} (`make up` provisions what is missing)"
         return render(request, "message.html", None, {"message": message}, status=502)
 
+    def unexpected(request: Request, err: Exception) -> Response:
+        # The log has the traceback; the page names the error without one.
+        message = f"unexpected error {type(err).__name__}: {err}; the dashboard's log has the details"
+        return templates.TemplateResponse(request, "message.html", {"message": message, "down": []}, status_code=500)
+
     routes = [
         Route("/", schedules),
         Route("/workflows/{id}", workflow_page),
@@ -253,7 +261,7 @@ def create_app(settings: Settings) -> Starlette:
             Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts)),
             Middleware(SameOriginOnly),
         ],
-        exception_handlers={BadInput: bad_input, PartDown: part_down, ClientError: refused},
+        exception_handlers={BadInput: bad_input, PartDown: part_down, ClientError: refused, Exception: unexpected},
         lifespan=_closing(store),
     )
     return app

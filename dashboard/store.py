@@ -29,15 +29,15 @@ class Store:
             cur.execute(query(name), params or {})
             return [dict(row) for row in cur.fetchall()] if cur.description else []
 
-        return self.transaction(work)
+        return self.transaction(work, psycopg2.extras.RealDictCursor)
 
-    def transaction(self, work: Callable[[psycopg2.extensions.cursor], T]) -> T:
+    def transaction(self, work: Callable[[psycopg2.extensions.cursor], T], cursor_factory=None) -> T:
         """Run `work(cursor)` in one transaction. A pooled connection the server dropped (a restart)
         is replaced once; a server that does not answer is PartDown("postgres")."""
         for attempt in (1, 2):
             conn = self._connect()
             try:
-                with conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                with conn, conn.cursor(cursor_factory=cursor_factory) as cur:
                     result = work(cur)
                 self._pool.putconn(conn)
                 return result

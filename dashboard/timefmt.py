@@ -53,8 +53,8 @@ def span(delta: timedelta | None) -> str:
 
 
 def short(value) -> str:
-    """The first block of a uuid: enough to tell rows apart, the full id is in the title."""
-    return str(value).split("-")[0]
+    """The last 8 hex digits of a uuid: enough to tell rows apart; the full id is in the title."""
+    return "…" + str(value)[-8:]
 
 
 FILTERS = {"local": local, "utc": utc, "relative": relative, "span": span, "short": short}

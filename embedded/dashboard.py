@@ -31,5 +31,4 @@ class Dashboard(Emulator):
             **self.settings,
             "DASHBOARD_HOST": self.host,
             "DASHBOARD_PORT": str(self.port),
-            "STACK": "embedded",
         }

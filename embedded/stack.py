@@ -62,8 +62,11 @@ class Stack:
             log_file=self.state_dir / "postgres.log",
         )
         self.emulator = Emulator(self.emulator_port, self.state_dir / "ministack")
+        # STACK=embedded: the dashboard's Stack view is this class's status table.
         self.dashboard = Dashboard(
-            _port(settings.get("DASHBOARD_PORT") or "8025", "DASHBOARD_PORT"), self.state_dir / "dashboard", settings
+            _port(settings.get("DASHBOARD_PORT") or "8025", "DASHBOARD_PORT"),
+            self.state_dir / "dashboard",
+            {**settings, "STACK": "embedded"},
         )
         self.db_init_marker = self.state_dir / "db-init.sha256"
 
