@@ -32,12 +32,16 @@ class Cloud:
         self.sqs = session.client("sqs", endpoint_url=endpoint, config=quick)
         self.logs = session.client("logs", endpoint_url=endpoint, config=quick)
         self.lam = session.client("lambda", endpoint_url=endpoint, config=slow)
+        self.events = session.client("events", endpoint_url=endpoint, config=quick)
         self._urls: dict[str, str] = {}
+        self.answered_at = 0.0  # monotonic time of the last call that succeeded
 
     def call(self, work):
         """Run `work()`; an emulator that does not answer becomes PartDown, a refusal stays a ClientError."""
         try:
-            return work()
+            result = work()
+            self.answered_at = time.monotonic()
+            return result
         except BotoCoreError as err:
             raise PartDown(
                 "emulator", f"the AWS emulator at {self.endpoint} is not answering ({type(err).__name__}): start the stack with `make up`"

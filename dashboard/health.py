@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from dashboard.cloud import Cloud
 from dashboard.down import PartDown
 from dashboard.settings import Settings
@@ -9,10 +11,15 @@ from dashboard.store import Store
 from embedded.stack import Part, Stack, aws_status
 
 
+FRESH_S = 2.0  # a part that answered this recently (say, for the page being drawn) is not probed again
+
+
 def down_parts(store: Store, cloud: Cloud) -> list[PartDown]:
     """One cheap probe of each service the pages read; what fails is named in the banner."""
     found = []
-    for probe in (lambda: store.rows("ping"), cloud.ping):
+    for service, probe in ((store, lambda: store.rows("ping")), (cloud, cloud.ping)):
+        if time.monotonic() - service.answered_at < FRESH_S:
+            continue
         try:
             probe()
         except PartDown as down:
@@ -23,7 +30,7 @@ def down_parts(store: Store, cloud: Cloud) -> list[PartDown]:
 def parts(settings: Settings, store: Store, cloud: Cloud) -> list[Part]:
     """As `make status` prints them: the embedded stack's own table, or (docker, tests) what answers."""
     if settings.stack.get("STACK") == "embedded":
-        return Stack(settings.stack).status()
+        return Stack(settings.stack).status((cloud.lam, cloud.events, cloud.sqs))
     found = []
     for name, where, probe in (
         ("postgres", settings.db_where, lambda: store.rows("ping")),
@@ -35,5 +42,5 @@ def parts(settings: Settings, store: Store, cloud: Cloud) -> list[Part]:
         except PartDown as down:
             found.append(Part(name, where, f"not answering: {down.message}", False))
     if found[1].ok:
-        found += aws_status(settings.stack)
+        found += aws_status(settings.stack, (cloud.lam, cloud.events, cloud.sqs))
     return found

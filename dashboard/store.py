@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Callable, TypeVar
 
 import psycopg2
@@ -23,6 +24,7 @@ class Store:
         self._where = where
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
         self._lock = threading.Lock()
+        self.answered_at = 0.0  # monotonic time of the last query that succeeded
 
     def rows(self, name: str, params: dict | None = None) -> list[dict]:
         def work(cur):
@@ -40,6 +42,7 @@ class Store:
                 with conn, conn.cursor(cursor_factory=cursor_factory) as cur:
                     result = work(cur)
                 self._pool.putconn(conn)
+                self.answered_at = time.monotonic()
                 return result
             except (psycopg2.OperationalError, psycopg2.InterfaceError) as err:
                 self._pool.putconn(conn, close=True)
@@ -58,8 +61,10 @@ class Store:
         try:
             with self._lock:
                 if self._pool is None:
+                    # psycopg2's pool keeps only `minconn` idle connections and closes the rest: keep
+                    # enough for a page and its refreshes, or every query pays a new login.
                     self._pool = psycopg2.pool.ThreadedConnectionPool(
-                        0, 8, **self._db, connect_timeout=2, application_name="flow-dashboard",
+                        4, 8, **self._db, connect_timeout=2, application_name="flow-dashboard",
                         options="-c statement_timeout=10000",
                     )
             return self._pool.getconn()

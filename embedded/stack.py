@@ -121,10 +121,10 @@ class Stack:
 
     # -- status ---------------------------------------------------------------------------------
 
-    def status(self) -> list[Part]:
+    def status(self, clients: tuple | None = None) -> list[Part]:
         parts = [self._postgres_status(), self._emulator_status()]
         if parts[1].ok:
-            parts += aws_status(self.settings)
+            parts += aws_status(self.settings, clients)
         return parts + [_process_status("dashboard", self.dashboard)]
 
 
@@ -219,11 +219,12 @@ def aws_clients(settings: dict[str, str], *services: str):
     return [session.client(service, endpoint_url=endpoint, config=config) for service in services]
 
 
-def aws_status(settings: dict[str, str]) -> list[Part]:
-    """The provisioned resources as the emulator reports them (works for the docker stack too)."""
+def aws_status(settings: dict[str, str], clients: tuple | None = None) -> list[Part]:
+    """The provisioned resources as the emulator reports them (works for the docker stack too).
+    `clients` (lambda, events, sqs): a long-lived caller's own, instead of new ones per call."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    lam, events, sqs = aws_clients(settings, "lambda", "events", "sqs")
+    lam, events, sqs = clients or aws_clients(settings, "lambda", "events", "sqs")
     parts = []
     try:
         config = lam.get_function(FunctionName=FUNCTION)["Configuration"]
