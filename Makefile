@@ -86,6 +86,13 @@ e2e: $(STAMP) ## end-to-end tests against the stack `make up` started
 bench: $(STAMP) ## the benchmark: table on screen, bench/results.json and .png
 	$(PY) -m bench
 
+.PHONY: dashboard-measure screenshots
+dashboard-measure: $(STAMP) ## the dashboard's page latency with 10,000 workflows and 100,000 executions
+	$(PY) -m dashboard.measure
+
+screenshots: $(STAMP) ## retake docs/dashboard-*.png with the dashboard's browser tests
+	DASHBOARD_SCREENSHOTS=1 $(PY) -m pytest tests/dashboard -q
+
 invoke: $(STAMP) ## invoke the scheduler Lambda through the emulator, print its summary
 	@$(PY) -m embedded invoke
 

@@ -13,7 +13,7 @@ import pytest
 from embedded.ports import free_port, port_in_use
 
 REPO = Path(__file__).resolve().parents[2]
-COPIED = ["embedded", "localstack", "scheduler_lambda", "db", ".env.example", "Makefile", "pyproject.toml"]
+COPIED = ["embedded", "dashboard", "localstack", "scheduler_lambda", "db", ".env.example", "Makefile", "pyproject.toml"]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def checkout(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ports():
-    return {"DB_PORT": free_port(), "EMULATOR": free_port()}
+    return {"DB_PORT": free_port(), "EMULATOR": free_port(), "DASHBOARD_PORT": free_port()}
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +42,7 @@ def make(checkout, ports):
         "STACK": "embedded",
         "DB_PORT": str(ports["DB_PORT"]),
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ports['EMULATOR']}",
+        "DASHBOARD_PORT": str(ports["DASHBOARD_PORT"]),
     }
 
     def run(*args: str, **extra_env: str) -> subprocess.CompletedProcess:
@@ -79,7 +80,8 @@ def test_up_twice_invoke_queue_status_down(make, checkout, ports):
     assert "created .env from .env.example" in first.stdout
     assert "stack ready" in first.stdout
     assert f"127.0.0.1:{ports['DB_PORT']}" in first.stdout and f"http://127.0.0.1:{ports['EMULATOR']}" in first.stdout
-    for part in ("postgres", "emulator", "lambda", "schedule", "queue", "dlq"):
+    assert f"dashboard: http://127.0.0.1:{ports['DASHBOARD_PORT']}" in first.stdout
+    for part in ("postgres", "emulator", "lambda", "schedule", "queue", "dlq", "dashboard"):
         assert any(line.split()[:1] == [part] for line in first.stdout.splitlines()), f"{part} missing from the table"
     started = pids(checkout)
     assert len(started) == 2 and all(map(running, started))
@@ -109,6 +111,7 @@ def test_up_twice_invoke_queue_status_down(make, checkout, ports):
     assert "emulator: stopped" in down.stdout and "postgres: stopped" in down.stdout
     assert not any(map(running, started))
     assert not port_in_use("127.0.0.1", ports["DB_PORT"]) and not port_in_use("127.0.0.1", ports["EMULATOR"])
+    assert not port_in_use("127.0.0.1", ports["DASHBOARD_PORT"])
     stopped = make("status")
     assert stopped.returncode != 0 and "stopped" in stopped.stdout
 
