@@ -44,7 +44,7 @@ class Cloud:
             return result
         except BotoCoreError as err:
             raise PartDown(
-                "emulator", f"the AWS emulator at {self.endpoint} is not answering ({type(err).__name__}): start the stack with `make up`"
+                "emulator", f"Nothing answers at {self.endpoint} ({type(err).__name__}): start the stack with `make up`"
             ) from None
 
     def queue_url(self, name: str) -> str:

@@ -40,7 +40,7 @@ def parts(settings: Settings, store: Store, cloud: Cloud) -> list[Part]:
             probe()
             found.append(Part(name, where, "running", True))
         except PartDown as down:
-            found.append(Part(name, where, f"not answering: {down.message}", False))
+            found.append(Part(name, where, f"down: {down.message}", False))
     if found[1].ok:
         found += aws_status(settings.stack, (cloud.lam, cloud.events, cloud.sqs))
     return found

@@ -73,4 +73,4 @@ class Store:
 
     def _down(self, err: Exception) -> PartDown:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        return PartDown("postgres", f"PostgreSQL at {self._where} is not answering ({reason}): start the stack with `make up`")
+        return PartDown("postgres", f"Nothing answers at {self._where} ({reason}): start the stack with `make up`")
