@@ -89,11 +89,11 @@ def create_app(settings: Settings) -> Starlette:
     # -- pages ---------------------------------------------------------------------------------
 
     def schedules(request: Request) -> Response:
-        offset = _offset(request)
+        offset, idle_offset = _offset(request), _offset(request, "idle_offset")
         context = gather(
-            {"offset": offset, "page": PAGE},
+            {"offset": offset, "idle_offset": idle_offset, "page": PAGE},
             running=lambda: store.rows("next_runs", {"limit": PAGE + 1, "offset": offset}),
-            idle=lambda: store.rows("not_running", {"limit": PAGE + 1, "offset": 0}),
+            idle=lambda: store.rows("not_running", {"limit": PAGE + 1, "offset": idle_offset}),
         )
         now = datetime.now(timezone.utc)
         for row in context["running"] or []:
@@ -181,7 +181,7 @@ def create_app(settings: Settings) -> Starlette:
             next_run_at = preview.occurrences[0] if preview.occurrences else None
         store.rows("set_status", {"id": workflow["id"], "status": status, "next_run_at": next_run_at})
         verb = "published" if status == "published" else "paused (back to draft)"
-        return back(request.query_params.get("back", "/"), f"'{workflow['name']}' {verb}")
+        return back("/", f"'{workflow['name']}' {verb}")
 
     async def set_schedule(request: Request) -> Response:
         form = await request.form()
@@ -276,8 +276,8 @@ def _closing(store: Store):
     return lifespan
 
 
-def _offset(request: Request) -> int:
-    text = request.query_params.get("offset", "0")
+def _offset(request: Request, name: str = "offset") -> int:
+    text = request.query_params.get(name, "0")
     if not text.isdigit():
-        raise BadInput(f"offset '{text}' is not a row number: use 0, {PAGE}, {2 * PAGE}, ...")
+        raise BadInput(f"{name} '{text}' is not a row number: use 0, {PAGE}, {2 * PAGE}, ...")
     return int(text)
