@@ -116,7 +116,7 @@ def test_up_twice_invoke_queue_status_down(make, checkout, ports):
     assert stopped.returncode != 0 and "stopped" in stopped.stdout
 
 
-@pytest.mark.parametrize("taken", ["DB_PORT", "EMULATOR"])
+@pytest.mark.parametrize("taken", ["DB_PORT", "EMULATOR", "DASHBOARD_PORT"])
 def test_a_taken_port_is_one_clear_line_and_nothing_starts(make, checkout, ports, taken):
     with socket.socket() as squatter:
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -125,7 +125,7 @@ def test_a_taken_port_is_one_clear_line_and_nothing_starts(make, checkout, ports
         result = make("up")
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    variable = "DB_PORT" if taken == "DB_PORT" else "AWS_ENDPOINT_URL"
+    variable = "AWS_ENDPOINT_URL" if taken == "EMULATOR" else taken
     assert len(errors) == 1, result.stderr
     assert f"port {ports[taken]} " in errors[0] and variable in errors[0] and "already in use" in errors[0]
     assert not any(map(running, pids(checkout)))
