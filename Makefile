@@ -43,6 +43,7 @@ ifeq ($(STACK),docker)
 	docker compose up -d --wait
 	@mkdir -p .stack && echo docker > $(STACK_FILE)
 	@$(PY) -m embedded status --aws-only
+	@echo "dashboard: http://127.0.0.1:$(or $(DASHBOARD_PORT),$(shell sed -n 's/^DASHBOARD_PORT=//p' .env 2>/dev/null | tail -n 1),8025)"
 else
 	@mkdir -p .stack && echo embedded > $(STACK_FILE)
 	@$(PY) -m embedded up
