@@ -43,6 +43,14 @@ STATUSES = ("pending", "queued", "running", "completed", "failed", "cancelled")
 class BadInput(ValueError):
     """Input a person typed or a link carried that cannot be used; shown as is, nothing changed."""
 
+    status = 400
+
+
+class Unknown(BadInput):
+    """An id or name that names nothing here."""
+
+    status = 404
+
 
 def create_app(settings: Settings) -> Starlette:
     store = Store(settings.db, settings.db_where)
@@ -77,13 +85,13 @@ def create_app(settings: Settings) -> Starlette:
                     context["down"].append(down)
         return context
 
-    def workflow_or_404(request: Request, value: str) -> dict:
+    def workflow_or_404(value: str) -> dict:
         try:
             rows = store.rows("workflow", {"id": UUID(value)})
         except ValueError:
             rows = []
         if not rows:
-            raise BadInput(f"unknown workflow id '{value}': pick a workflow from the Schedules page")
+            raise Unknown(f"unknown workflow id '{value}': pick a workflow from the Schedules page")
         return rows[0]
 
     # -- pages ---------------------------------------------------------------------------------
@@ -103,7 +111,7 @@ def create_app(settings: Settings) -> Starlette:
         return render(request, "schedules.html", "_schedules.html", context)
 
     def workflow_page(request: Request) -> Response:
-        workflow = workflow_or_404(request, request.path_params["id"])
+        workflow = workflow_or_404(request.path_params["id"])
         preview = upcoming(workflow["cron"], workflow["timezone"], datetime.now(timezone.utc), 5, workflow["next_run_at"])
         context = {"workflow": workflow, "preview": preview, "cron": workflow["cron"] or "", "tz": workflow["timezone"]}
         return render(request, "workflow.html", None, context)
@@ -122,7 +130,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             workflow_id = UUID(workflow_text) if workflow_text else None
         except ValueError:
-            raise BadInput(f"unknown workflow id '{workflow_text}': pick a workflow from the Schedules page") from None
+            raise Unknown(f"unknown workflow id '{workflow_text}': pick a workflow from the Schedules page") from None
         params = {"workflow_id": workflow_id, "status": status or None, "limit": PAGE + 1, "offset": offset}
         context = gather(
             {"workflow": workflow_text, "status": status, "statuses": STATUSES, "offset": offset, "page": PAGE},
@@ -154,12 +162,12 @@ def create_app(settings: Settings) -> Starlette:
     # -- actions -------------------------------------------------------------------------------
 
     def run_workflow(request: Request) -> Response:
-        workflow = workflow_or_404(request, request.path_params["id"])
+        workflow = workflow_or_404(request.path_params["id"])
         sender = Sender(cloud.sqs, cloud.queue_url(QUEUE), concurrency=1)
         try:
             execution, status = run_now(store.transaction, sender, workflow["id"])
         except UnknownWorkflow as err:  # deleted since the page was drawn
-            raise BadInput(str(err)) from None
+            raise Unknown(str(err)) from None
         notice = (
             f"run now: execution {execution.id} of '{workflow['name']}' is queued"
             if status == "queued"
@@ -174,7 +182,7 @@ def create_app(settings: Settings) -> Starlette:
         return set_status(request, "draft")
 
     def set_status(request: Request, status: str) -> Response:
-        workflow = workflow_or_404(request, request.path_params["id"])
+        workflow = workflow_or_404(request.path_params["id"])
         next_run_at = None
         if status == "published":
             preview = upcoming(workflow["cron"], workflow["timezone"], datetime.now(timezone.utc), 1)
@@ -188,7 +196,7 @@ def create_app(settings: Settings) -> Starlette:
         return await run_in_threadpool(save_schedule, request, str(form.get("cron", "")), str(form.get("timezone", "")))
 
     def save_schedule(request: Request, cron: str, tz: str) -> Response:
-        workflow = workflow_or_404(request, request.path_params["id"])
+        workflow = workflow_or_404(request.path_params["id"])
         cron, tz = cron.strip(), tz.strip()
         preview = upcoming(cron, tz or "UTC", datetime.now(timezone.utc), 5)
         if not tz:
@@ -204,7 +212,7 @@ def create_app(settings: Settings) -> Starlette:
     def peek(request: Request) -> Response:
         name = {"queue": QUEUE, "dlq": DLQ}.get(request.path_params["which"])
         if name is None:
-            raise BadInput(f"unknown queue '{request.path_params['which']}': use queue or dlq")
+            raise Unknown(f"unknown queue '{request.path_params['which']}': use queue or dlq")
         return queue(request, peeked={"name": name, "messages": cloud.peek(name)})
 
     def redrive(request: Request) -> Response:
@@ -221,7 +229,7 @@ def create_app(settings: Settings) -> Starlette:
     # -- errors --------------------------------------------------------------------------------
 
     def bad_input(request: Request, err: BadInput) -> Response:
-        return render(request, "message.html", None, {"message": str(err)}, status=404 if "unknown" in str(err) else 400)
+        return render(request, "message.html", None, {"message": str(err)}, status=err.status)
 
     def part_down(request: Request, err: PartDown) -> Response:
         return render(request, "message.html", None, {"message": "nothing was changed", "down": [err]}, status=503)
