@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 .env:
-	cp .env.example .env
+	install -m 600 .env.example .env
 	@echo "created .env from .env.example (edit it to change ports and settings)"
 
 up: $(STAMP) .env ## start the stack (docker or embedded), provision it, print what runs where
@@ -49,11 +49,13 @@ else
 	@$(PY) -m embedded up
 endif
 
+# down and clean work in any state: nothing to stop without .stack/, and a missing .venv is made first.
 down: ## stop the stack, keep its data
 ifeq ($(STACK),docker)
 	docker compose down
 else
-	@$(PY) -m embedded down
+	@if [ ! -d .stack ]; then echo "nothing to stop: no .stack/ here (make up starts the stack)"; \
+	else [ -f $(STAMP) ] || $(MAKE) --no-print-directory venv; $(PY) -m embedded down; fi
 endif
 
 clean: ## stop the stack and delete its data
@@ -61,7 +63,8 @@ ifeq ($(STACK),docker)
 	docker compose down --volumes
 	rm -rf .stack
 else
-	@$(PY) -m embedded clean
+	@if [ ! -d .stack ]; then echo "nothing to clean: no .stack/ here"; \
+	else [ -f $(STAMP) ] || $(MAKE) --no-print-directory venv; $(PY) -m embedded clean; fi
 endif
 
 test: $(STAMP) ## every test that needs no running stack (starts its own Postgres and emulator)

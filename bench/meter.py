@@ -50,6 +50,7 @@ class Parties:
     client: int
     emulator: int | None
     postgres: int | None
+    proxy: int | None = None  # the latency profile's delay proxy, when one runs
 
     @classmethod
     def of(cls, postgres, emulator) -> "Parties":
@@ -60,13 +61,16 @@ class Parties:
         )
 
     def snapshot(self) -> dict[str, float]:
-        # This process started the emulator: its tree is the emulator's, not the client's.
-        services = {process.pid for pid in (self.emulator, self.postgres) for process in _tree(pid)}
-        return {
+        # This process started the emulator and the proxy: their trees are theirs, not the client's.
+        services = {process.pid for pid in (self.emulator, self.postgres, self.proxy) for process in _tree(pid)}
+        seconds = {
             "client": cpu_seconds(self.client, exclude=services),
             "emulator": cpu_seconds(self.emulator),
             "postgres": cpu_seconds(self.postgres),
         }
+        if self.proxy is not None:
+            seconds["proxy"] = cpu_seconds(self.proxy)
+        return seconds
 
 
 class Meter:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 SEED = """
 INSERT INTO workflows (user_id, name, status, cron, timezone, next_run_at)
-SELECT gen_random_uuid(), 'bench-' || g, 'published', %(cron)s, 'UTC', now() + %(offset)s::interval
+SELECT gen_random_uuid(), 'bench-' || g, 'published', %(cron)s, 'UTC', now() + %(offset)s::interval + g * %(spread)s::interval
 FROM generate_series(1, %(count)s) AS g
 """
 
@@ -16,12 +16,15 @@ def reset(conn) -> None:
 
 
 def seed(conn, count: int, *, due: bool = True, cron: str = "0 0 1 1 *") -> None:
-    """`count` published workflows, due a minute ago (or due tomorrow), then ANALYZE for honest plans.
+    """`count` published workflows, all due at the same instant a minute ago (a burst), or due from
+    tomorrow on, a millisecond apart (distinct times, as real schedules have: the index is not
+    flattered by B-tree deduplication); then ANALYZE for honest plans.
 
     A yearly cron: a five-minute one would come due again during a long run, and rightly run twice.
     """
     with conn.cursor() as cur:
-        cur.execute(SEED, {"cron": cron, "count": count, "offset": "-1 minute" if due else "1 day"})
+        offset, spread = ("-1 minute", "0") if due else ("1 day", "1 millisecond")
+        cur.execute(SEED, {"cron": cron, "count": count, "offset": offset, "spread": spread})
         cur.execute("ANALYZE workflows")
     conn.commit()
 

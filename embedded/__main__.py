@@ -149,7 +149,7 @@ def cmd_psql(settings, args) -> int:
     if not stack.postgres.is_running():
         raise StackError("postgres is not running: start the stack with `make up`")
     command = stack.postgres.psql_command() + args.psql_args
-    os.execv(command[0], command)
+    os.execve(command[0], command, stack.postgres.client_env())
 
 
 COMMANDS = {

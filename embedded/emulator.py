@@ -46,7 +46,8 @@ class Emulator:
 
     def start(self, timeout: float = 60) -> None:
         """Start it unless it already runs; return once its health endpoint answers."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.state_dir.chmod(0o700)  # its saved state holds the DB password
         if self.is_running():
             if self._recorded_port() == self.port:
                 self._wait_healthy(timeout)
@@ -61,6 +62,8 @@ class Emulator:
                 f"{self.host}:{self.port} is already in use by another process; "
                 f"set {self.port_setting} to a free one (or stop what listens there) and retry"
             )
+        self.log_file.touch(mode=0o600)
+        self.log_file.chmod(0o600)  # a log made before this was 0644
         with open(self.log_file, "ab") as log_handle:
             process = subprocess.Popen(
                 self._command(),
@@ -70,6 +73,7 @@ class Emulator:
                 env=self._environment(),
                 cwd=self.state_dir,
                 start_new_session=True,
+                umask=0o077,  # the state files it writes are ours alone
             )
         self.pid_file.write_text(f"{process.pid} {psutil.Process(process.pid).create_time()} {self.port}\n")
         try:

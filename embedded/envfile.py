@@ -32,6 +32,8 @@ def load(repo: Path, announce=print) -> dict[str, str]:
     """Settings for the stack in `repo`; the shell's environment wins over `.env` for the names it defines."""
     env_file, example = repo / ".env", repo / ".env.example"
     if not env_file.exists():
+        # 0600: it may hold DB_PASSWORD or LOCALSTACK_AUTH_TOKEN.
+        env_file.touch(mode=0o600)
         shutil.copyfile(example, env_file)
         announce(f"created {env_file.name} from {example.name} (edit it to change ports and settings)")
     values = parse(example) | parse(env_file)

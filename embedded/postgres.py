@@ -8,6 +8,7 @@ import hashlib
 import logging
 import os
 import pwd
+import re
 import shlex
 import shutil
 import stat
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 SYSTEM_USER = "pgserver"
 # A unix socket path is limited to 107 bytes; ".s.PGSQL.NNNNN" takes 15 of them.
 _MAX_SOCKET_DIR_LEN = 90
+# A pg_hba.conf rule (not a comment) whose method is trust.
+_TRUST = re.compile(r"^(\s*(?:local|host\w*)\s.*\s)trust(\s*)$")
 
 
 class PostgresError(RuntimeError):
@@ -77,7 +80,7 @@ class Postgres:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         running_port = self.running_port()
         if running_port == self.port:
-            self._ensure_database()
+            self.ensure_database()
             return False
         if running_port is not None:
             log.info("postgres: restarting, it listens on %s but port %s is configured", running_port, self.port)
@@ -92,7 +95,7 @@ class Postgres:
         if created:
             self._initdb()
         self._pg_ctl_start(timeout)
-        self._ensure_database()
+        self.ensure_database()
         return created
 
     def stop(self, timeout: float = 30) -> None:
@@ -114,15 +117,17 @@ class Postgres:
         """Apply every *.sql file of `path` in file-name order, each in one transaction; returns the files."""
         files = sorted(Path(path).glob("*.sql"), key=lambda p: p.name)
         for sql_file in files:
-            result = self.psql("-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", str(sql_file), check=False)
+            result = self.psql("--single-transaction", "-f", str(sql_file), check=False)
             if result.returncode != 0:
                 raise PostgresError(f"{sql_file.name} failed: {result.stderr.strip() or result.stdout.strip()}")
         return files
 
-    def psql(self, *args: str, dbname: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        """Run the bundled psql over the unix socket (trusted locally) against `dbname` (default: ours)."""
-        command = [*self.psql_command(dbname), "-X", "-q", *args]
-        result = subprocess.run(command, capture_output=True, text=True, env=_pg_env(), check=False)
+    def psql(
+        self, *args: str, dbname: str | None = None, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess:
+        """Run the bundled psql over the unix socket against `dbname` (default: ours); `stdin` is a script."""
+        command = [*self.psql_command(dbname), "-X", "-q", "-v", "ON_ERROR_STOP=1", *args]
+        result = subprocess.run(command, input=stdin, capture_output=True, text=True, env=self.client_env(), check=False)
         if check and result.returncode != 0:
             raise PostgresError(f"psql {' '.join(args)} failed: {result.stderr.strip()}")
         return result
@@ -130,6 +135,10 @@ class Postgres:
     def psql_command(self, dbname: str | None = None) -> list[str]:
         """The argv of a psql session on this server (interactive for `make psql`)."""
         return [self._bin("psql"), "-h", str(self.socket_dir), "-p", str(self.port), "-U", self.user, "-d", dbname or self.dbname]
+
+    def client_env(self) -> dict:
+        """The environment of a client program: every connection, the unix socket's too, needs the password."""
+        return {**_pg_env(), "PGPASSWORD": self.password}
 
     def log_tail(self, lines: int = 20) -> str:
         if not self.log_file.exists():
@@ -175,8 +184,10 @@ class Postgres:
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(mode=0o700)
         pwfile = self.data_dir.parent / ".pgpass-init"
-        pwfile.write_text(self.password + "\n")
-        pwfile.chmod(0o600)
+        pwfile.unlink(missing_ok=True)
+        # Created 0600, never readable by anyone else even for an instant.
+        with os.fdopen(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+            handle.write(self.password + "\n")
         self._chown(scratch, pwfile)
         try:
             result = self._run(
@@ -188,7 +199,7 @@ class Postgres:
                     self.user,
                     f"--pwfile={pwfile}",
                     "--auth-host=scram-sha-256",
-                    "--auth-local=trust",
+                    "--auth-local=scram-sha-256",
                     "--encoding=UTF8",
                     "--no-locale",
                     # A throwaway local cluster: not waiting for fsync makes it ready in under a second.
@@ -202,7 +213,8 @@ class Postgres:
         scratch.rename(self.data_dir)
 
     def _pg_ctl_start(self, timeout: float) -> None:
-        self.socket_dir.mkdir(mode=0o700, exist_ok=True)
+        self._make_socket_dir()
+        self._require_passwords()
         self.log_file.touch()
         self._chown(self.socket_dir, self.log_file)
         options = f"-h {self.host} -p {self.port} -k {shlex.quote(str(self.socket_dir))}"
@@ -230,7 +242,32 @@ class Postgres:
                 f"postgres failed to start on {self.host}:{self.port}; server log {self.log_file}:\n{self.log_tail()}"
             )
 
-    def _ensure_database(self) -> None:
+    def _make_socket_dir(self) -> None:
+        """The socket folder may sit in a shared /tmp: use it only if it is ours alone (0700, our owner)."""
+        try:
+            self.socket_dir.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        info = self.socket_dir.lstat()
+        owners = {os.geteuid(), self._run_as.pw_uid if self._run_as else os.geteuid()}
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid not in owners or info.st_mode & 0o077:
+            raise PostgresError(
+                f"the socket folder {self.socket_dir} is not private (owner uid {info.st_uid}, mode "
+                f"{stat.S_IMODE(info.st_mode):o}): another user may have made it; remove it, or move the checkout "
+                "to a shorter path, and retry"
+            )
+
+    def _require_passwords(self) -> None:
+        """Clusters made before password-only local connections trusted anyone who reaches the socket."""
+        hba = self.data_dir / "pg_hba.conf"
+        lines = hba.read_text().splitlines(keepends=True)
+        fixed = [_TRUST.sub(r"\1scram-sha-256\2", line) for line in lines]
+        if fixed != lines:
+            hba.write_text("".join(fixed))
+            log.warning("postgres: %s trusted local connections; they now need the password", hba)
+
+    def ensure_database(self) -> None:
+        """Create our database if this cluster lacks it (a new DB_NAME)."""
         literal = "'" + self.dbname.replace("'", "''") + "'"
         found = self.psql("-tA", "-c", f"SELECT 1 FROM pg_database WHERE datname = {literal}", dbname="postgres")
         if found.stdout.strip() != "1":

@@ -28,6 +28,10 @@ RULE = "flow-builder-scheduler"
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
 
+_APPLIED_DIGEST = "SELECT digest FROM db_init_applied ORDER BY applied_at DESC LIMIT 1"
+_RECORD_DIGEST = "INSERT INTO db_init_applied (digest) VALUES (:'digest') ON CONFLICT (digest) DO UPDATE SET applied_at = now();"
+
+
 class StackError(RuntimeError):
     """A step of the stack failed; the message says which input or part, and what to do."""
 
@@ -68,13 +72,15 @@ class Stack:
             self.state_dir / "dashboard",
             {**settings, "STACK": "embedded"},
         )
-        self.db_init_marker = self.state_dir / "db-init.sha256"
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     def up(self, say) -> None:
         """Start what is not running, apply db/init once, provision; stop what this call started if a step fails."""
-        self.state_dir.mkdir(exist_ok=True)
+        self.state_dir.mkdir(mode=0o700, exist_ok=True)
+        # Secrets live here (the emulator's state holds the DB password): ours alone, but for the
+        # traverse bit (o+x) the `pgserver` user needs when running as root.
+        self.state_dir.chmod(0o700 | (self.state_dir.stat().st_mode & 0o001))
         self._check_ports()
         started = []
         try:
@@ -161,18 +167,21 @@ class Stack:
             )
 
     def _apply_db_init(self, say) -> None:
+        """Apply db/init to a new cluster or database, and again whenever its files change (each file is
+        idempotent). The digest applied is kept in the database itself, so deleting the data or changing
+        DB_NAME can never leave a database marked as done without its schema."""
         init_dir = self.repo / "db" / "init"
         digest = _digest(sorted(init_dir.glob("*.sql")))
-        if self.db_init_marker.exists():
-            if self.db_init_marker.read_text().strip() != digest:
-                say("database: db/init changed since it was applied; `make clean && make up` applies it afresh")
-            else:
-                say("database: db/init already applied")
+        self.postgres.ensure_database()  # a running cluster and a new DB_NAME
+        applied = self.postgres.psql("-tA", "-c", _APPLIED_DIGEST, check=False)
+        if applied.returncode == 0 and applied.stdout.strip() == digest:
+            say("database: db/init already applied")
             return
-        say("database: applying db/init")
+        changed = applied.returncode == 0 and applied.stdout.strip()
+        say("database: applying db/init" + (" (its files changed)" if changed else f" to new database {self.postgres.dbname}"))
         for sql_file in self.postgres.apply_sql_dir(init_dir):
             say(f"database: applied {sql_file.name}")
-        self.db_init_marker.write_text(digest + "\n")
+        self.postgres.psql("-v", f"digest={digest}", "-f", "-", stdin=_RECORD_DIGEST)
 
     def _build_zip(self, say) -> Path:
         if self.settings.get("LAMBDA_ZIP"):

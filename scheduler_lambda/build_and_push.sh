@@ -138,9 +138,17 @@ image_uri=$remote@$digest
 
 # --- point the function at the pushed digest ---------------------------------------------------
 say "updating $function_name to $image_uri"
-# An update still in progress (a deploy a moment ago) would make this one fail with a conflict.
-aws_cli lambda wait function-updated --function-name "$function_name" ||
-    die "$function_name is stuck in an earlier update ($(reason)): check it in the Lambda console and retry"
+# An update still in progress (a deploy a moment ago) would make this one fail with a conflict. Wait
+# only while it is InProgress: after a Failed one (`lambda wait` stops there), this update is the fix.
+for _ in {1..60}; do
+    update_status=$(aws_cli lambda get-function-configuration --function-name "$function_name" \
+        --query LastUpdateStatus --output text) ||
+        die "cannot read the update status of $function_name ($(reason)): check lambda:GetFunctionConfiguration permission"
+    [[ $update_status == InProgress ]] || break
+    sleep 5
+done
+[[ $update_status != InProgress ]] ||
+    die "$function_name is still in an earlier update after 5 minutes: check it in the Lambda console and retry"
 aws_cli lambda update-function-code --function-name "$function_name" --image-uri "$image_uri" \
     --architectures "$arch" >/dev/null ||
     die "Lambda refused the image ($(reason)): the identity running this needs lambda:UpdateFunctionCode" \

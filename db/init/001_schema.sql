@@ -1,4 +1,5 @@
--- FlowBuilder scheduler schema (DESIGN.md, Contract 3). Idempotent: safe to apply again.
+-- FlowBuilder scheduler schema (README: How it works; every file here is applied in name order).
+-- Idempotent: `make up` applies db/init again whenever a file here changes.
 
 CREATE TABLE IF NOT EXISTS workflows (
     id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -38,18 +39,21 @@ CREATE INDEX IF NOT EXISTS workflows_due_idx ON workflows (next_run_at)
 CREATE INDEX IF NOT EXISTS workflows_unscheduled_idx ON workflows (created_at)
     WHERE status = 'published' AND cron IS NOT NULL AND schedule_error IS NULL AND next_run_at IS NULL;
 
--- Scheduled executions SQS has not accepted yet (the redrive query).
-CREATE INDEX IF NOT EXISTS workflow_executions_pending_idx ON workflow_executions (last_attempt_at)
-    WHERE status = 'pending' AND trigger = 'scheduled';
+-- Executions SQS has not accepted yet, scheduled or run now by hand (the redrive query).
+DROP INDEX IF EXISTS workflow_executions_pending_idx;  -- scheduled only: replaced by this one
+CREATE INDEX IF NOT EXISTS workflow_executions_unsent_idx ON workflow_executions (last_attempt_at)
+    WHERE status = 'pending' AND trigger IN ('scheduled', 'manual');
 
 CREATE INDEX IF NOT EXISTS workflow_executions_workflow_idx ON workflow_executions (workflow_id, created_at DESC);
 
--- A changed cron or timezone deserves a fresh verdict: clear the old error, and
--- let the scheduler compute next_run_at unless the writer set one itself.
+-- A changed cron or timezone, or a workflow published (again), deserves a fresh verdict: clear the
+-- old error, and let the scheduler compute next_run_at from now unless the writer set one itself
+-- (a workflow archived for a year must not run at once for an occurrence a year old).
 CREATE OR REPLACE FUNCTION workflows_schedule_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.cron IS DISTINCT FROM OLD.cron OR NEW.timezone IS DISTINCT FROM OLD.timezone THEN
+    IF NEW.cron IS DISTINCT FROM OLD.cron OR NEW.timezone IS DISTINCT FROM OLD.timezone
+       OR (NEW.status = 'published' AND OLD.status IS DISTINCT FROM 'published') THEN
         NEW.schedule_error := NULL;
         IF NEW.next_run_at IS NOT DISTINCT FROM OLD.next_run_at THEN
             NEW.next_run_at := NULL;
@@ -61,5 +65,12 @@ $$;
 
 DROP TRIGGER IF EXISTS workflows_schedule_changed ON workflows;
 CREATE TRIGGER workflows_schedule_changed
-    BEFORE UPDATE OF cron, timezone ON workflows
+    BEFORE UPDATE OF cron, timezone, status ON workflows
     FOR EACH ROW EXECUTE FUNCTION workflows_schedule_changed();
+
+-- What db/init was applied to this database (a digest of its files), kept with the data it describes:
+-- a new cluster or a new DB_NAME has no row, so `make up` applies db/init there, and seeds it.
+CREATE TABLE IF NOT EXISTS db_init_applied (
+    digest     text PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);

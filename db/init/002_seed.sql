@@ -1,4 +1,10 @@
--- Demo workflows so a fresh stack shows something real. Fixed ids: re-applying adds nothing.
+-- Demo workflows so a fresh stack shows something real: only into a new database (no db/init applied
+-- before), so a demo row the user deleted stays deleted when db/init is applied again.
+DO $$
+BEGIN
+IF EXISTS (SELECT 1 FROM db_init_applied) THEN
+    RETURN;
+END IF;
 INSERT INTO workflows (id, user_id, name, status, cron, timezone, next_run_at) VALUES
     ('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-0000000000aa',
      'Sync CRM contacts every 5 minutes', 'published', '*/5 * * * *', 'UTC', now()),
@@ -15,3 +21,5 @@ INSERT INTO workflows (id, user_id, name, status, cron, timezone, next_run_at) V
     ('00000000-0000-4000-8000-000000000007', '00000000-0000-4000-8000-0000000000bb',
      'Broken schedule: flagged by the scheduler', 'published', 'every tuesday', 'UTC', now())
 ON CONFLICT (id) DO NOTHING;
+END;
+$$;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -30,6 +31,7 @@ class Settings:
     send_concurrency: int
     db_connect_timeout: int
     log_level: str
+    db_ssl_root_cert: str | None = None  # CA bundle that verify-ca / verify-full check the server against
 
 
 def _text(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
@@ -55,6 +57,13 @@ def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: in
     if not low <= value <= high:
         raise ConfigError(f"{name}={value} is out of range: set it between {low} and {high}")
     return value
+
+
+def _file(env: Mapping[str, str], name: str, what: str) -> str | None:
+    path = _text(env, name)
+    if path is not None and not os.path.isfile(path):
+        raise ConfigError(f"{name}={path!r} is not a file: set it to the path of {what}")
+    return path
 
 
 def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -104,4 +113,5 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         send_concurrency=_integer(env, "SEND_CONCURRENCY", 8, 1, 64),
         db_connect_timeout=_integer(env, "DB_CONNECT_TIMEOUT", 5, 1, 60),
         log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        db_ssl_root_cert=_file(env, "DB_SSL_ROOT_CERT", "the CA bundle that signed the server's certificate (on AWS the RDS one)"),
     )

@@ -20,10 +20,10 @@ class DatabaseUnavailable(Exception):
 
 
 class Database:
-    def __init__(self, params: Callable[[], dict], connect_timeout: int, ssl_mode: str):
+    def __init__(self, params: Callable[[], dict], connect_timeout: int, ssl_mode: str, ssl_root_cert: str | None = None):
         self._params = params  # called at each (re)connect: a rotated secret is picked up
         self._connect_timeout = connect_timeout
-        self._ssl_mode = ssl_mode
+        self._ssl = {"sslmode": ssl_mode} | ({"sslrootcert": ssl_root_cert} if ssl_root_cert else {})
         self._conn = None
 
     def transaction(self, work: Callable[[psycopg2.extensions.cursor], T]) -> T:
@@ -59,7 +59,7 @@ class Database:
         try:
             return psycopg2.connect(
                 **params,
-                sslmode=self._ssl_mode,
+                **self._ssl,
                 connect_timeout=self._connect_timeout,
                 application_name="flow-scheduler",
                 # Fail a half-open connection in seconds, not at the Lambda timeout.
@@ -67,7 +67,8 @@ class Database:
                 keepalives_idle=10,
                 keepalives_interval=5,
                 keepalives_count=3,
-                options="-c statement_timeout=30000",
+                # UTC: how a timestamp the scheduler cannot use is spelled in its schedule_error.
+                options="-c statement_timeout=30000 -c TimeZone=UTC",
             )
         except psycopg2.OperationalError as err:
             where = f"{params['host']}:{params['port']}/{params['dbname']} as {params['user']}"

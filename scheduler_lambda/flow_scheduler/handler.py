@@ -41,6 +41,7 @@ def _tick() -> tuple[Tick, int]:
         lambda: connection_params(settings, secrets),
         connect_timeout=settings.db_connect_timeout,
         ssl_mode=settings.db_ssl_mode,
+        ssl_root_cert=settings.db_ssl_root_cert,
     )
     sender = Sender(boto3.client("sqs", config=aws), settings.sqs_url, settings.send_concurrency)
     return Tick(database, sender, settings.batch_size, settings.redrive_after_seconds), settings.timeout_margin_ms
@@ -54,11 +55,23 @@ def lambda_handler(event, context):
         log("config_error", logging.ERROR, error=str(err))
         raise ConfigError(str(err)) from None
     remaining = context.get_remaining_time_in_millis if context is not None else _no_deadline()
+    at_start = remaining()
+    if at_start <= margin_ms:
+        log(
+            "config_error",
+            logging.ERROR,
+            error=f"TIMEOUT_MARGIN_MS={margin_ms} is not below the {at_start} ms this invocation has, so it does "
+            "nothing: lower TIMEOUT_MARGIN_MS or raise the function's timeout",
+        )
     try:
         summary = tick.run(has_time=lambda: remaining() > margin_ms)
-    except (DatabaseUnavailable, ConfigError) as err:
-        log("tick_failed", logging.ERROR, error=str(err))
-        raise type(err)(str(err)) from None
+    except Exception as err:
+        # One searchable line whatever went wrong; the first line of the message only (no SQL, no row data).
+        lines = str(err).strip().splitlines()
+        log("tick_failed", logging.ERROR, error_type=type(err).__name__, error=lines[0] if lines else "")
+        if isinstance(err, (DatabaseUnavailable, ConfigError)):
+            raise type(err)(str(err)) from None  # its message says it all: no traceback
+        raise
     result = summary.as_dict()
     log("tick", **result)
     return result

@@ -14,7 +14,7 @@ class Execution:
     workflow_id: UUID
     user_id: UUID
     scheduled_for: datetime
-    trigger: str = "scheduled"  # or "manual" (run now, manual.py): the same message either way
+    trigger: str = "scheduled"  # or "manual" (run now): the redrive re-sends both
 
 
 def body(execution: Execution, queued_at: datetime) -> str:

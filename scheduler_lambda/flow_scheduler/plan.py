@@ -11,6 +11,10 @@ from .schedule import ScheduleError, next_after, parse, zone
 
 T = TypeVar("T")
 
+# The earliest next_run_at the scheduler uses; the claim query (queries.sql) and the database's CHECK
+# (db/init/004_row_limits.sql) spell the same bound.
+EARLIEST_RUN = "1970-01-01 00:00:00+00"
+
 
 @dataclass(frozen=True)
 class Claimed:
@@ -22,6 +26,8 @@ class Claimed:
     timezone: str
     next_run_at: datetime | None  # the due occurrence; None when the schedule is new
     now: datetime  # the database's clock for this batch
+    # next_run_at as text when it lies before EARLIEST_RUN (a BC date: Python cannot even hold it).
+    unusable_next_run_at: str | None = None
 
 
 @dataclass
@@ -39,8 +45,7 @@ def plan(rows: Sequence[Claimed]) -> Plan:
     result = Plan()
     for row in rows:
         try:
-            zone(row.timezone)  # a rate ignores the timezone, but a bad one is still the owner's to fix
-            following = next_after(parse(row.cron), row.timezone, row.now, anchor=row.next_run_at)
+            following = _following(row)
         except ScheduleError as err:
             result.flags.append((row.id, str(err)))
             result.invalid += 1
@@ -53,6 +58,22 @@ def plan(rows: Sequence[Claimed]) -> Plan:
         else:
             result.advances.append((row.id, following))
     return result
+
+
+def _following(row: Claimed) -> datetime | None:
+    """The row's next occurrence after now; ScheduleError, with a reason for its owner, whatever else goes wrong."""
+    if row.unusable_next_run_at is not None:
+        raise ScheduleError(
+            f"next_run_at {row.unusable_next_run_at} is before {EARLIEST_RUN}: "
+            "set it to a later time, or to null to let the scheduler compute it"
+        )
+    try:
+        zone(row.timezone)  # a rate ignores the timezone, but a bad one is still the owner's to fix
+        return next_after(parse(row.cron), row.timezone, row.now, anchor=row.next_run_at)
+    except ScheduleError:
+        raise
+    except Exception as err:  # noqa: BLE001 - whatever a row holds, it must not stop the others
+        raise ScheduleError(f"the schedule cannot be evaluated ({type(err).__name__}): check cron and timezone") from None
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

@@ -3,7 +3,12 @@
 
 -- name: claim_due
 -- Uses workflows_due_idx; SKIP LOCKED lets overlapping invocations share the work without waiting.
-SELECT id, user_id, cron, timezone, next_run_at, now() AS now
+-- A next_run_at before 1970 (plan.EARLIEST_RUN) comes back as text only, to be flagged: a BC date would
+-- fail the fetch itself, and sort first on every tick.
+SELECT id, user_id, cron, timezone,
+       CASE WHEN next_run_at >= '1970-01-01 00:00:00+00' THEN next_run_at END AS usable_next_run_at,
+       now() AS now,
+       CASE WHEN next_run_at < '1970-01-01 00:00:00+00' THEN next_run_at::text END AS unusable_next_run_at
 FROM workflows
 WHERE status = 'published' AND cron IS NOT NULL AND schedule_error IS NULL
   AND next_run_at <= now()
@@ -50,22 +55,37 @@ WHERE w.id = v.id;
 -- name: flag_row
 (%s::uuid, %s::text)
 
+-- name: cancel_unpublished
+-- A stale pending scheduled execution whose workflow was archived or unpublished since is not sent.
+UPDATE workflow_executions AS e
+SET status = 'cancelled', error = 'not sent: the workflow is ' || w.status || ', no longer published'
+FROM workflows AS w, (
+    SELECT id
+    FROM workflow_executions
+    WHERE status = 'pending' AND trigger = 'scheduled'
+      AND last_attempt_at <= now() - make_interval(secs => %(redrive_after)s)
+    FOR UPDATE SKIP LOCKED
+) AS stale
+WHERE e.id = stale.id AND w.id = e.workflow_id AND w.status <> 'published'
+RETURNING e.id, e.workflow_id, e.error;
+
 -- name: lease_stale
--- Pending scheduled executions whose last send attempt is older than the redrive delay; the
--- lease (last_attempt_at) keeps an overlapping invocation from re-sending them at the same time.
+-- Pending executions (scheduled, or run now by hand) whose last send attempt is older than the redrive
+-- delay; the lease (last_attempt_at) keeps an overlapping invocation from re-sending them at the same time.
 UPDATE workflow_executions AS e
 SET send_attempts = e.send_attempts + 1, last_attempt_at = now()
 FROM (
     SELECT id
     FROM workflow_executions
-    WHERE status = 'pending' AND trigger = 'scheduled'
+    WHERE status = 'pending' AND trigger IN ('scheduled', 'manual')
       AND last_attempt_at <= now() - make_interval(secs => %(redrive_after)s)
     ORDER BY last_attempt_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 ) AS stale
 WHERE e.id = stale.id
-RETURNING e.id, e.workflow_id, e.user_id, e.scheduled_for;
+-- A run-now execution may have no occurrence: its message then carries when it was asked for.
+RETURNING e.id, e.workflow_id, e.user_id, coalesce(e.scheduled_for, e.created_at), e.trigger;
 
 -- name: mark_queued
 -- Only a pending row moves: a worker may already have taken the execution further.

@@ -24,8 +24,18 @@ from .awscron import AwsCronError, to_croniter
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$", re.IGNORECASE)
 _AWS_CRON = re.compile(r"^cron\((.*)\)$", re.IGNORECASE | re.DOTALL)
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-# croniter gives up on a cron with no match within this many years (e.g. 30 February).
-_MAX_YEARS_BETWEEN_MATCHES = 8
+# croniter's random 'R' extension: a schedule must mean the same thing at every tick.
+_RANDOM = re.compile(r"(?:^|[\s,/-])R(?:$|[\s,/-])", re.IGNORECASE)
+MAX_CRON_LENGTH = 256  # EventBridge's own limit for a schedule expression
+MAX_TIMEZONE_LENGTH = 64  # the longest IANA name has 32 characters
+_MAX_RATE = timedelta(days=36500)  # beyond a century the calendar (year 9999) is in sight
+_LAST_YEAR = 2099  # the end of croniter's calendar, and of the years an EventBridge cron can name
+_FIELDS = {
+    5: (("minute", "0-59"), ("hour", "0-23"), ("day-of-month", "1-31, L or 15W"), ("month", "1-12 or JAN-DEC"),
+        ("day-of-week", "0-6 or SUN-SAT, L5 or 5#3")),
+    6: (("minutes", "0-59"), ("hours", "0-23"), ("day-of-month", "1-31, ?, L or 15W"), ("month", "1-12 or JAN-DEC"),
+        ("day-of-week", "1-7 or SUN-SAT, ?, L, 5L or 5#3"), ("year", f"1970-{_LAST_YEAR}")),
+}
 
 
 class ScheduleError(ValueError):
@@ -49,44 +59,80 @@ Schedule = Cron | Rate
 @lru_cache(maxsize=4096)
 def parse(text: str) -> Schedule:
     """Parse '*/5 * * * *', 'cron(0 12 * * ? *)' or 'rate(5 minutes)'."""
+    if len(text) > MAX_CRON_LENGTH:
+        raise ScheduleError(f"'{_shown(text)}' is {len(text)} characters long: a schedule has at most {MAX_CRON_LENGTH}")
     expr = " ".join(text.split())
     rate = _RATE.match(expr)
     if rate:
-        count, unit = int(rate.group(1)), rate.group(2).lower().rstrip("s")
-        if count < 1:
-            raise ScheduleError(f"'{expr}': the rate must be at least 1 {unit}")
-        return Rate(timedelta(seconds=count * _UNIT_SECONDS[unit]))
+        return Rate(_rate_interval(expr, int(rate.group(1)), rate.group(2).lower().rstrip("s")))
     if expr.lower().startswith("rate("):
         raise ScheduleError(f"'{expr}' is not a valid rate: use rate(N minutes|hours|days)")
     aws = _AWS_CRON.match(expr)
-    if aws:
-        try:
-            translated = to_croniter(aws.group(1))
-        except AwsCronError as err:
-            raise ScheduleError(f"'{expr}': {err}") from None
-        hour = aws.group(1).split()[1]
-    else:
-        fields = expr.split()
-        if len(fields) != 5:
-            raise ScheduleError(
-                f"'{expr}' is not a schedule: use 5-field cron ('*/5 * * * *'), "
-                "cron(min hour dom month dow year) or rate(N minutes)"
-            )
-        translated, hour = expr, fields[1]
+    fields = (aws.group(1) if aws else expr).split()
+    if not aws and len(fields) != 5:
+        raise ScheduleError(
+            f"'{expr}' is not a schedule: use 5-field cron ('*/5 * * * *'), "
+            "cron(min hour dom month dow year) or rate(N minutes)"
+        )
+    if _RANDOM.search(" ".join(fields)):
+        raise ScheduleError(f"'{expr}': 'R' (a random time) is not supported: name the minutes and hours")
+    translated = _translate(expr, fields, aws is not None)
     if not croniter.is_valid(translated, second_at_beginning=aws is not None):
-        raise ScheduleError(f"'{expr}' is not a valid cron expression")
-    schedule = Cron(translated, fixed_hours=hour != "*")
-    # Catch crons that can never fire (e.g. '0 0 30 2 *') now, not at every tick;
-    # one with a year field may simply have ended, which the tick reports.
-    if aws is None and next_after(schedule, "UTC", datetime(2000, 1, 1, tzinfo=timezone.utc), anchor=None) is None:
+        raise ScheduleError(_bad_field(expr, fields, aws is not None))
+    schedule = Cron(translated, fixed_hours=fields[1] != "*")
+    # Catch crons that can never fire (e.g. 31 February) now, not at every tick; one whose
+    # years are all past did fire once, so the tick reports it as ended instead.
+    if next_after(schedule, "UTC", datetime(1970, 1, 1, tzinfo=timezone.utc), anchor=None) is None:
         raise ScheduleError(f"'{expr}' never matches a date")
     return schedule
 
 
+def _rate_interval(expr: str, count: int, unit: str) -> timedelta:
+    if count < 1:
+        raise ScheduleError(f"'{expr}': the rate must be at least 1 {unit}")
+    most = _MAX_RATE // timedelta(seconds=_UNIT_SECONDS[unit])
+    if count > most:
+        raise ScheduleError(f"'{expr}': the rate must be at most {most} {unit}s (100 years)")
+    return timedelta(seconds=count * _UNIT_SECONDS[unit])
+
+
+def _translate(expr: str, fields: list[str], aws: bool) -> str:
+    """croniter's syntax for the fields (EventBridge's are renumbered and get a seconds field)."""
+    if not aws:
+        return " ".join(fields)
+    try:
+        return to_croniter(" ".join(fields))
+    except AwsCronError as err:
+        raise ScheduleError(f"'{expr}': {err}") from None
+
+
+def _bad_field(expr: str, fields: list[str], aws: bool) -> str:
+    """Name the field croniter refuses: the first one that, replaced by '*', makes the rest valid."""
+    for index, (name, allowed) in enumerate(_FIELDS[len(fields)]):
+        trial = [*fields[:index], "*", *fields[index + 1 :]]
+        try:
+            valid = croniter.is_valid(_translate(expr, trial, aws), second_at_beginning=aws)
+        except ScheduleError:
+            continue
+        if valid:
+            return f"'{expr}': the {name} field '{fields[index]}' is not valid: use {allowed}"
+    return f"'{expr}' is not a valid cron expression: check each field's range"
+
+
+def _shown(text: str) -> str:
+    """A long input, cut for a readable message."""
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
 def zone(name: str) -> ZoneInfo:
+    if len(name) > MAX_TIMEZONE_LENGTH:
+        raise ScheduleError(
+            f"timezone '{_shown(name)}' is {len(name)} characters long: use an IANA name such as 'Europe/Paris'"
+        )
     try:
         return _zone(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a tzdata folder ('US', 'America') or a name the filesystem refuses.
         raise ScheduleError(f"unknown timezone '{name}': use an IANA name such as 'Europe/Paris' or 'UTC'") from None
 
 
@@ -118,7 +164,8 @@ def _cron_next(schedule: Cron, tz_name: str, after: datetime) -> datetime | None
         schedule.expression,
         after.astimezone(tz),
         second_at_beginning=schedule.expression.count(" ") == 6,
-        max_years_between_matches=_MAX_YEARS_BETWEEN_MATCHES,
+        # Search as far as the calendar goes: 'cron(0 0 1 1 ? 2035)' has not ended in 2026.
+        max_years_between_matches=max(1, _LAST_YEAR - after.year + 1),
     )
     while True:
         try:

@@ -29,6 +29,7 @@ class Summary:
     claimed: int = 0  # due occurrences claimed (one execution each)
     enqueued: int = 0  # messages SQS accepted, re-sends included
     redriven: int = 0  # pending executions picked up again for sending
+    cancelled: int = 0  # pending scheduled executions not sent: their workflow is no longer published
     failed: int = 0  # sends that failed; those executions stay pending for the redrive
     invalid: int = 0  # schedules flagged because cron or timezone does not parse
     ended: int = 0  # schedules flagged because they have no later occurrence
@@ -85,11 +86,20 @@ class Tick:
 
     def _redrive(self, summary: Summary) -> tuple[bool, list[Execution]]:
         params = {"redrive_after": self._redrive_after, "limit": self._batch_size}
-        leased = self._db.transaction(lambda cur: _fetch_executions(cur, query("lease_stale"), params))
+        cancelled, leased = self._db.transaction(lambda cur: self._cancel_and_lease(cur, params))
+        summary.cancelled += len(cancelled)
+        for execution_id, workflow_id, reason in cancelled:
+            log("execution_cancelled", logging.WARNING, execution_id=execution_id, workflow_id=workflow_id, reason=reason)
         summary.redriven += len(leased)
         if leased:
             log("redrive", logging.WARNING, executions=len(leased))
         return len(leased) == self._batch_size, leased
+
+    @staticmethod
+    def _cancel_and_lease(cur, params: dict) -> tuple[list[tuple], list[Execution]]:
+        cur.execute(query("cancel_unpublished"), params)
+        cancelled = cur.fetchall()
+        return cancelled, _fetch_executions(cur, query("lease_stale"), params)
 
     def _initialise(self, summary: Summary) -> tuple[bool, list[Execution]]:
         claimed, result, _ = self._db.transaction(lambda cur: self._claim_and_apply(cur, "claim_unscheduled"))

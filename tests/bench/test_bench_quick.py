@@ -12,6 +12,13 @@ KEYS = {
     "throughput_per_s", "naive_per_s", "speedup_vs_naive", "limit_per_s", "fraction_of_limit", "scale_workflows",
     "scale_seconds", "scale_peak_rss_mb", "idle_workflows", "idle_tick_ms", "cores", "versions",
     "sqs_alone_per_s", "sql_alone_per_s", "send_concurrency", "sqs_processes", "cpu_cores", "targets", "curves",
+    "fanout_per_s", "fanout_speedup_vs_naive", "fanout_fraction_of_limit", "fanout_shares",
+    "latency_profile", "latency_per_s", "latency_speedup_vs_naive", "latency_fraction_of_limit", "latency_sweep",
+    "lag_p50_ms", "lag_p99_ms", "lag_max_ms", "cold_start_ms", "cold_start_imports",
+}  # fmt: skip
+TARGETS = {
+    "speedup_vs_naive", "fraction_of_limit", "scale", "idle_tick", "fanout_fraction_of_limit",
+    "latency_speedup_vs_naive", "latency_fraction_of_limit", "cold_start",
 }  # fmt: skip
 
 
@@ -26,12 +33,20 @@ def test_quick_bench_writes_the_json_and_the_plot(tmp_path):
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "| speedup vs naive |" in run.stdout and "| fraction of the limit |" in run.stdout
+    # Small sizes judge nothing: the run says so instead of printing "NOT met".
+    assert "a smoke test" in run.stdout and "NOT met" not in run.stdout
     results = json.loads((tmp_path / "results.json").read_text())
     assert KEYS <= results.keys()
     assert results["quick"] is True and results["scale_workflows"] == 2000 and results["idle_workflows"] == 20000
     assert all(results[key] > 0 for key in ("throughput_per_s", "naive_per_s", "limit_per_s", "scale_peak_rss_mb"))
     assert results["idle_uses_index"] is True, results["idle_plan"]
+    assert results["idle_sizes_mb"]["workflows_due_idx"] > 0
     assert {"python", "postgres", "ministack", "boto3", "psycopg2"} <= results["versions"].keys()
     assert {"client", "emulator", "postgres", "other"} == results["cpu_cores"]["scheduler"].keys()
-    assert {"speedup_vs_naive", "fraction_of_limit", "scale", "idle_tick"} == results["targets"].keys()
+    assert TARGETS == results["targets"].keys() and all(t["met"] is None for t in results["targets"].values())
+    # The latency profile went through the delay proxies, to both services.
+    assert all(results["latency_profile"]["proxy"][service]["chunks"] > 0 for service in ("postgres", "sqs"))
+    assert sum(results["fanout_shares"]) == results["n"]
+    assert 0 < results["lag_p50_ms"] <= results["lag_p99_ms"] <= results["lag_max_ms"]
+    assert {"botocore", "psycopg2"} <= results["cold_start_imports"]["heaviest_ms"].keys()
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")

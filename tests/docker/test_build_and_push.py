@@ -167,3 +167,28 @@ def test_failures_stop_with_one_clear_line(aws_env, names, docker_log, setup, ov
     if overrides.get("STAND_IN_DOCKER_FAIL") != "push":
         # Preflight failures stop before anything is built or pushed.
         assert [call["argv"][:2] for call in docker_calls(docker_log) if call["argv"][:2] == ["buildx", "build"]] == []
+
+
+def test_redeploys_after_a_failed_update(aws_env, names, docker_log):
+    """AWS leaves LastUpdateStatus=Failed after a broken update (MiniStack never does, so a stand-in `aws`
+    reports it until the script sends new code); `lambda wait function-updated` stops on Failed for good."""
+    create_function(names["FUNCTION_NAME"])
+    fixed = docker_log.parent / "code-updated"
+    shim = docker_log.parent / "bin" / "aws"
+    shim.write_text(
+        "#!/bin/sh\n"
+        f'case "$*" in *update-function-code*) touch "{fixed}";; esac\n'
+        f'if [ ! -e "{fixed}" ]; then\n'
+        '  case "$*" in\n'
+        '    *"get-function-configuration"*LastUpdateStatus*) echo Failed; exit 0;;\n'
+        '    *"wait function-updated"*) echo "Waiter FunctionUpdated failed: terminal failure state: Failed" >&2; exit 255;;\n'
+        "  esac\n"
+        "fi\n"
+        f'exec "{Path(sys.executable).parent / "aws"}" "$@"\n'
+    )
+    shim.chmod(0o755)
+
+    result = run_script(docker_log, names)
+
+    assert result.returncode == 0, result.stderr
+    assert f"done: {names['FUNCTION_NAME']} runs " in result.stdout

@@ -135,8 +135,8 @@ def test_stops_before_the_lambda_timeout_and_the_next_tick_finishes(db, sqs, que
     scheduler_env.setenv("BATCH_SIZE", "10")
     scheduler_env.setenv("TIMEOUT_MARGIN_MS", "5000")
     add_workflows(db, 35)
-    # Plenty of time for the redrive and initialise phases and one due batch, then under the margin.
-    summary = invoke(Context([60000, 60000, 60000, 4000]))
+    # Plenty of time at the start, for the redrive and initialise phases and one due batch, then under the margin.
+    summary = invoke(Context([60000, 60000, 60000, 60000, 4000]))
     assert summary["stopped_early"] is True
     assert summary["enqueued"] == 10
     assert {r["status"] for r in executions(db)} == {"queued"}  # what it did, it finished
@@ -156,3 +156,21 @@ def test_due_query_uses_the_partial_index(db, scheduler_env):
         cur.execute("EXPLAIN " + query("claim_due"), {"limit": 500})
         plan = "\n".join(row[0] for row in cur.fetchall())
     assert "workflows_due_idx" in plan, plan
+
+
+def test_redrive_queries_use_the_unsent_index(db, scheduler_env):
+    workflows = add_workflows(db, 200, due_by=timedelta(minutes=-30))
+    with db.cursor() as cur:
+        cur.execute(
+            "INSERT INTO workflow_executions (workflow_id, user_id, trigger, status, scheduled_for, queued_at)"
+            " SELECT w, gen_random_uuid(), 'scheduled', 'queued', now() - g * interval '1 minute', now()"
+            " FROM unnest(%s::uuid[]) AS w, generate_series(1, 20) AS g",
+            (workflows,),
+        )
+        cur.execute("ANALYZE workflow_executions")
+        from flow_scheduler.sql import query
+
+        for name in ("cancel_unpublished", "lease_stale"):
+            cur.execute("EXPLAIN " + query(name), {"limit": 500, "redrive_after": 60})
+            plan = "\n".join(row[0] for row in cur.fetchall())
+            assert "workflow_executions_unsent_idx" in plan, (name, plan)

@@ -116,6 +116,64 @@ def test_up_twice_invoke_queue_status_down(make, checkout, ports):
     assert stopped.returncode != 0 and "stopped" in stopped.stdout
 
 
+def _psql(checkout, ports, sql, **env):
+    return subprocess.run(
+        [str(checkout / ".venv/bin/python"), "-m", "embedded", "psql", "-tA", "-c", sql],
+        cwd=checkout, env={**os.environ, "DB_PORT": str(ports["DB_PORT"]), **env}, capture_output=True, text=True,
+    )  # fmt: skip
+
+
+def test_a_new_cluster_a_new_database_and_a_changed_db_init_each_get_db_init(make, checkout, ports):
+    """The applied digest lives in the database: deleting the data or changing DB_NAME cannot skip the schema."""
+    assert make("up").returncode == 0
+    assert make("down").returncode == 0
+    shutil.rmtree(checkout / ".stack" / "pgdata")
+    fresh = make("up")
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert "database: applying db/init to new database flow-builder" in fresh.stdout
+    assert int(_psql(checkout, ports, "SELECT count(*) FROM workflows").stdout) == 7  # the demo seed
+
+    other = make("up", DB_NAME="renamed-db")
+    assert other.returncode == 0, other.stdout + other.stderr
+    assert "database: applying db/init to new database renamed-db" in other.stdout
+    assert int(_psql(checkout, ports, "SELECT count(*) FROM workflows", DB_NAME="renamed-db").stdout) == 7
+
+    # A new numbered file reaches an existing database on the next `make up`; deleted demo rows stay deleted.
+    assert _psql(checkout, ports, "DELETE FROM workflows").returncode == 0
+    (checkout / "db" / "init" / "009_probe.sql").write_text("CREATE TABLE IF NOT EXISTS probe_009 (id int);\n")
+    try:
+        changed = make("up")
+    finally:
+        (checkout / "db" / "init" / "009_probe.sql").unlink()
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert "database: applying db/init (its files changed)" in changed.stdout
+    assert _psql(checkout, ports, "SELECT count(*) FROM probe_009").stdout.strip() == "0"
+    assert _psql(checkout, ports, "SELECT count(*) FROM workflows").stdout.strip() == "0"
+
+
+def test_secrets_are_ours_alone(make, checkout):
+    """.env may hold DB_PASSWORD, the emulator's saved state holds it: neither is readable by others."""
+    assert make("down").returncode == 0  # a clean stop is when the emulator saves its state
+    assert (checkout / ".env").stat().st_mode & 0o777 == 0o600
+    # 0700, but for the traverse bit the pgserver user needs when the stack runs as root.
+    assert (checkout / ".stack").stat().st_mode & 0o076 == 0
+    emulator = checkout / ".stack" / "ministack"
+    state = [path for path in (emulator / "state").rglob("*") if path.is_file()] + [emulator / "ministack.log"]
+    assert any(path.suffix == ".json" for path in state)
+    assert [path for path in state if path.stat().st_mode & 0o077] == []
+
+
+def test_down_and_clean_without_a_venv_or_a_stack(tmp_path):
+    for name in ("Makefile", "pyproject.toml", ".env.example"):
+        shutil.copy2(REPO / name, tmp_path / name)
+    for target, said in (("down", "nothing to stop"), ("clean", "nothing to clean")):
+        result = subprocess.run(
+            ["make", "--no-print-directory", target], cwd=tmp_path, env={**os.environ, "STACK": "embedded"},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0 and said in result.stdout, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("taken", ["DB_PORT", "EMULATOR", "DASHBOARD_PORT"])
 def test_a_taken_port_is_one_clear_line_and_nothing_starts(make, checkout, ports, taken):
     with socket.socket() as squatter:

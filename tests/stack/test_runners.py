@@ -1,12 +1,16 @@
 """The process runners behind the fixtures and `make up`: real servers, started and stopped for real."""
 
+import subprocess
+import tempfile
+from pathlib import Path
+
 import boto3
 import psycopg2
 import pytest
 
 from embedded.emulator import Emulator, EmulatorError
 from embedded.ports import free_port, port_in_use
-from embedded.postgres import Postgres, PostgresError
+from embedded.postgres import Postgres, PostgresError, _pg_env
 
 
 def test_postgres_fixture_serves_tcp_with_password(postgres):
@@ -15,6 +19,44 @@ def test_postgres_fixture_serves_tcp_with_password(postgres):
         assert cur.fetchone() == (postgres.user, postgres.dbname)
     with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
         psycopg2.connect(**{**postgres.conninfo, "password": "wrong"}, sslmode="disable")
+
+
+def test_postgres_unix_socket_needs_the_password_too(postgres):
+    without = subprocess.run(
+        [*postgres.psql_command(), "-w", "-c", "SELECT 1"], env=_pg_env(), capture_output=True, text=True, check=False
+    )
+    assert without.returncode != 0 and "password" in without.stderr
+    assert postgres.psql("-tA", "-c", "SELECT 1").stdout.strip() == "1"
+
+
+def test_a_cluster_that_trusted_local_connections_is_made_to_ask_for_the_password(tmp_path):
+    server = Postgres(tmp_path / "pgdata", free_port())
+    try:
+        server.start()
+        server.stop()
+        hba = server.data_dir / "pg_hba.conf"
+        hba.write_text(hba.read_text().replace("scram-sha-256", "trust"))  # as initdb --auth-local=trust made it
+        server.start()
+        assert "trust" not in "".join(line for line in hba.read_text().splitlines() if not line.startswith("#"))
+        with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+            psycopg2.connect(host=str(server.socket_dir), port=server.port, user=server.user, password="wrong", dbname="postgres")
+    finally:
+        server.stop()
+
+
+def test_a_socket_folder_someone_else_could_write_to_is_refused(tmp_path):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)  # too long for a socket path: the folder goes to the temp dir
+    server = Postgres(deep / "pgdata", free_port())
+    assert server.socket_dir.parent == Path(tempfile.gettempdir())
+    server.socket_dir.mkdir()
+    server.socket_dir.chmod(0o1777)  # what another local user could have prepared
+    try:
+        with pytest.raises(PostgresError, match=rf"socket folder {server.socket_dir} is not private .*mode 1777"):
+            server.start()
+        assert not server.is_running()
+    finally:
+        server.stop()
+        server.socket_dir.rmdir()
 
 
 def test_postgres_start_is_idempotent_and_survives_restart(tmp_path):

@@ -28,6 +28,7 @@ def test_defaults_are_the_readme_defaults():
         ({"USE_DB_SECRETS": "maybe"}, "USE_DB_SECRETS='maybe' is not a boolean"),
         ({"REDRIVE_AFTER_SECONDS": "0"}, "REDRIVE_AFTER_SECONDS=0 is out of range"),
         ({"BATCH_SIZE": "-1"}, "BATCH_SIZE=-1 is out of range"),
+        ({"DB_SSL_ROOT_CERT": "/no/such/ca.pem"}, "DB_SSL_ROOT_CERT='/no/such/ca.pem' is not a file: set it to the path of"),
     ],
 )
 def test_bad_setting_names_the_variable(change, message):

@@ -1,7 +1,10 @@
 from datetime import datetime, timezone
 from uuid import uuid4
 
-from flow_scheduler.plan import Claimed, chunks, plan
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flow_scheduler.plan import EARLIEST_RUN, Claimed, chunks, plan
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 28, 12, 7, 30, tzinfo=UTC)
@@ -47,6 +50,36 @@ def test_schedule_that_ended_runs_its_last_occurrence_then_is_flagged():
     result = plan([last])
     assert len(result.executions) == 1
     assert result.ended == 1 and "has no occurrence after" in result.flags[0][1]
+
+
+def test_bc_next_run_at_is_flagged_and_the_rest_still_planned():
+    bc = Claimed(uuid4(), uuid4(), "rate(1 day)", "UTC", None, NOW, unusable_next_run_at="0044-03-15 00:00:00+00 BC")
+    good = row("0 * * * *")
+    result = plan([bc, good])
+    assert result.flags == [(bc.id, f"next_run_at 0044-03-15 00:00:00+00 BC is before {EARLIEST_RUN}: "
+                             "set it to a later time, or to null to let the scheduler compute it")]
+    assert result.invalid == 1 and [execution[0] for execution in result.executions] == [good.id]
+
+
+TEXT = st.one_of(
+    st.text(max_size=300),
+    st.sampled_from(["US", "America/Argentina", "rate(1000000000 days)", "rate(3000000 days)", "cron(0 0 31 2 ? *)",
+                     "R * * * *", "61 * * * *", "cron(0 0 1 1 ? 2035)", "*/5 * * * *", "Europe/Paris"]),
+    st.builds(lambda n, unit: f"rate({n} {unit})", st.integers(0, 10**12), st.sampled_from(["minutes", "hours", "days"])),
+)
+WHEN = st.one_of(st.none(), st.datetimes(timezones=st.just(UTC)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(cron=TEXT, tz=TEXT, next_run_at=WHEN)
+def test_any_row_is_planned_or_flagged_and_never_stops_the_others(cron, tz, next_run_at):
+    odd = Claimed(uuid4(), uuid4(), cron, tz, next_run_at, NOW)
+    good = row("0 * * * *")
+    result = plan([odd, good])
+    assert [execution[0] for execution in result.executions][-1] == good.id
+    flagged = [reason for workflow, reason in result.flags if workflow == odd.id]
+    assert all(reason.strip() for reason in flagged)
+    assert bool(flagged) != any(workflow == odd.id for workflow, _ in result.advances)
 
 
 def test_chunks():

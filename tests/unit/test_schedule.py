@@ -1,3 +1,4 @@
+import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -6,7 +7,7 @@ from croniter import croniter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flow_scheduler.schedule import Cron, Rate, ScheduleError, next_after, parse
+from flow_scheduler.schedule import Cron, Rate, ScheduleError, next_after, parse, zone
 
 UTC = timezone.utc
 
@@ -109,7 +110,19 @@ def test_rate_without_anchor_starts_from_now():
     "expr, message",
     [
         ("every tuesday", "is not a schedule"),
-        ("61 * * * *", "is not a valid cron expression"),
+        ("61 * * * *", "the minute field '61' is not valid: use 0-59"),
+        ("0 24 * * *", "the hour field '24' is not valid: use 0-23"),
+        ("0 0 * 13 *", "the month field '13' is not valid: use 1-12"),
+        ("cron(0 25 * * ? *)", "the hours field '25' is not valid: use 0-23"),
+        ("cron(0 0 1 1 ? 2300)", "the year field '2300' is not valid: use 1970-2099"),
+        ("cron(0 0 31 2 ? *)", "never matches a date"),
+        ("R * * * *", "'R' (a random time) is not supported"),
+        ("0 r * * *", "'R' (a random time) is not supported"),
+        ("rate(1000000000 days)", "at most 36500 days"),
+        ("rate(3000000 days)", "at most 36500 days"),
+        ("rate(100000000 hours)", "at most 876000 hours"),
+        ("rate(5000000000 minutes)", "at most 52560000 minutes"),
+        ("1 " * 200, "is 400 characters long: a schedule has at most 256"),
         ("0 0 30 2 *", "never matches a date"),
         ("cron(0 12 * * * *)", "'?' in exactly one of day-of-month and day-of-week"),
         ("cron(0 12 * * ?)", "needs 6 fields"),
@@ -121,8 +134,28 @@ def test_rate_without_anchor_starts_from_now():
     ],
 )
 def test_bad_schedules_say_why(expr, message):
-    with pytest.raises(ScheduleError, match=message.replace("(", r"\(").replace("?", r"\?")):
+    with pytest.raises(ScheduleError, match=re.escape(message)):
         parse(expr)
+
+
+@pytest.mark.parametrize("expr", ["0 0 L * *", "0 0 15W * *", "0 0 * * 5#3", "0 0 * * L5", "cron(0 18 ? * 6L *)"])
+def test_the_extras_the_readme_names_are_accepted(expr):
+    assert next_after(parse(expr), "UTC", datetime(2026, 11, 28, tzinfo=UTC), anchor=None) is not None
+
+
+def test_an_eventbridge_year_years_ahead_has_not_ended():
+    assert next_after(parse("cron(0 0 1 1 ? 2035)"), "UTC", datetime(2026, 11, 28, tzinfo=UTC), anchor=None) == datetime(
+        2035, 1, 1, tzinfo=UTC
+    )
+    assert next_after(parse("cron(0 0 1 1 ? 2099)"), "UTC", datetime(2026, 11, 28, tzinfo=UTC), anchor=None) == datetime(
+        2099, 1, 1, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize("name", ["US", "America", "Europe", "America/Argentina", "zone.tab", "", "../etc", "x" * 300])
+def test_folder_and_odd_timezone_names_are_schedule_errors(name):
+    with pytest.raises(ScheduleError, match="timezone"):
+        zone(name)
 
 
 def test_unknown_timezone_is_a_schedule_error():
