@@ -96,3 +96,12 @@ WHERE e.id = v.id AND e.status = 'pending';
 
 -- name: mark_queued_row
 (%s::uuid, %s::timestamptz)
+
+-- name: insert_manual
+-- Run now (manual.py): a pending execution for the database's now(), which keeps the occurrence key
+-- unique; send_attempts and last_attempt_at make it a lease like a scheduled send's. No row: no such workflow.
+INSERT INTO workflow_executions (workflow_id, user_id, trigger, scheduled_for, send_attempts, last_attempt_at)
+SELECT id, user_id, 'manual', now(), 1, now()
+FROM workflows
+WHERE id = %(workflow_id)s
+RETURNING id, workflow_id, user_id, scheduled_for, trigger;

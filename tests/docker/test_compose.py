@@ -53,6 +53,7 @@ def test_images_are_pinned_to_a_version():
     images = {name: service["image"] for name, service in services().items() if name != "emulator"}
     images.update({flavour: emulator_service(flavour)["image"] for flavour in FLAVOURS})
     assert images.pop("scheduler") == "flow-builder-scheduler:latest"  # built here, never pulled
+    assert images.pop("dashboard") == "flow-builder-dashboard:latest"  # built here too
     assert images.pop("lambda-zip") == "public.ecr.aws/lambda/python:3.12"  # the Lambda runtime itself
     assert images.pop("localstack") == "localstack/localstack:4.14.0"  # last tag usable without an account
     assert re.fullmatch(r"postgres:16\.\d+", images.pop("postgres"))

@@ -22,7 +22,10 @@ import pytest
 from embedded.ports import free_port, port_in_use
 
 REPO = Path(__file__).resolve().parents[2]
-COPIED = ["embedded", "localstack", "infra", "scheduler_lambda", "db", ".env.example", "Makefile", "pyproject.toml", "README.md"]
+COPIED = [
+    "embedded", "dashboard", "localstack", "infra", "scheduler_lambda", "db", ".env.example", "Makefile", "pyproject.toml",
+    "README.md",
+]
 FUNCTION = "flow-builder-scheduler"
 
 
@@ -44,7 +47,7 @@ def checkout(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ports():
-    return {"DB_PORT": free_port(), "EMULATOR": free_port()}
+    return {"DB_PORT": free_port(), "EMULATOR": free_port(), "DASHBOARD_PORT": free_port()}
 
 
 def user_env() -> dict[str, str]:
@@ -66,7 +69,8 @@ def make(checkout, ports):
     env_file = checkout / ".env"
     text = env_file.read_text()
     text = re.sub(r"(?m)^DB_PORT=.*$", f"DB_PORT={ports['DB_PORT']}", text)
-    env_file.write_text(re.sub(r"(?m)^EMULATOR_PORT=.*$", f"EMULATOR_PORT={ports['EMULATOR']}", text))
+    text = re.sub(r"(?m)^EMULATOR_PORT=.*$", f"EMULATOR_PORT={ports['EMULATOR']}", text)
+    env_file.write_text(re.sub(r"(?m)^DASHBOARD_PORT=.*$", f"DASHBOARD_PORT={ports['DASHBOARD_PORT']}", text))
     yield run
     run("down")
 
@@ -105,7 +109,8 @@ def test_up_twice_invoke_queue_status_down(make, checkout, ports):
     assert 'make aws ARGS="sqs get-queue-attributes --queue-url' in first.stdout  # reaches this stack, not 4566
     assert f"127.0.0.1:{ports['DB_PORT']}" in first.stdout and f"http://127.0.0.1:{ports['EMULATOR']}" in first.stdout
     assert "executing change set" in first.stdout
-    for part in ("postgres", "emulator", "stack", "lambda", "schedule", "queue", "dlq"):
+    assert f"dashboard: http://127.0.0.1:{ports['DASHBOARD_PORT']}" in first.stdout
+    for part in ("postgres", "emulator", "stack", "lambda", "schedule", "queue", "dlq", "dashboard"):
         assert any(line.split()[:1] == [part] for line in first.stdout.splitlines()), f"{part} missing from the table"
     started = pids(checkout)
     assert len(started) == 2 and all(map(running, started))
@@ -132,6 +137,7 @@ def test_up_twice_invoke_queue_status_down(make, checkout, ports):
     assert "emulator: stopped" in down.stdout and "postgres: stopped" in down.stdout
     assert not any(map(running, started))
     assert not port_in_use("127.0.0.1", ports["DB_PORT"]) and not port_in_use("127.0.0.1", ports["EMULATOR"])
+    assert not port_in_use("127.0.0.1", ports["DASHBOARD_PORT"])
     stopped = make("status")
     assert stopped.returncode != 0 and "stopped" in stopped.stdout
 
@@ -382,7 +388,7 @@ def test_help_lists_every_command_in_aligned_columns(make):
     assert len(columns) == 1, lines
 
 
-@pytest.mark.parametrize("taken", ["DB_PORT", "EMULATOR"])
+@pytest.mark.parametrize("taken", ["DB_PORT", "EMULATOR", "DASHBOARD_PORT"])
 def test_a_taken_port_is_one_clear_line_and_nothing_starts(make, checkout, ports, taken):
     with socket.socket() as squatter:
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -391,7 +397,7 @@ def test_a_taken_port_is_one_clear_line_and_nothing_starts(make, checkout, ports
         result = make("up")
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    variable = "DB_PORT" if taken == "DB_PORT" else "AWS_ENDPOINT_URL"
+    variable = "AWS_ENDPOINT_URL" if taken == "EMULATOR" else taken
     assert len(errors) == 1, result.stderr
     assert f"port {ports[taken]} " in errors[0] and variable in errors[0] and "already in use" in errors[0]
     assert not any(map(running, pids(checkout)))
