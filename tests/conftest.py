@@ -1,6 +1,10 @@
 """Shared fixtures: a throwaway PostgreSQL and MiniStack on free ports, real services, no mocks;
-and the scheduler wired to them (a clean schema, a fresh queue, the Lambda's environment)."""
+and the scheduler wired to them (a clean schema, a fresh queue, the Lambda's environment), in this
+process or deployed as a Lambda in the emulator."""
 
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -16,6 +20,7 @@ from scheduler_support import new_container
 
 REPO = Path(__file__).resolve().parent.parent
 DB_INIT = REPO / "db" / "init"
+PACKAGE_ZIP = REPO / "scheduler_lambda" / "package_zip.py"
 
 
 @pytest.fixture(scope="session")
@@ -101,3 +106,56 @@ def scheduler_env(monkeypatch, postgres, aws_env, queue):
     new_container()  # settings are read once per container: each test gets a fresh one
     yield monkeypatch
     new_container()
+
+
+@pytest.fixture(scope="session")
+def build_zip():
+    """Run package_zip.py as `make up` does; returns the zip's path."""
+
+    def build(output: Path, *options: str) -> Path:
+        command = [sys.executable, str(PACKAGE_ZIP), "--output", str(output), *options]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
+        return output
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def lambda_zip(tmp_path_factory, build_zip) -> Path:
+    """The scheduler zip for the host Python, as `make up` deploys it."""
+    return build_zip(tmp_path_factory.mktemp("zip") / "flow-builder-scheduler.zip")
+
+
+@pytest.fixture
+def deployed_scheduler(aws_env, lambda_zip, scheduler_env):
+    """The scheduler zip deployed in the emulator as a function of its own (MiniStack runs each
+    concurrent invocation in a process of its own), with this test's database, queue and settings
+    (the in-process environment at deploy time, plus `overrides`). Returns the function's ARN."""
+    lam = boto3.client("lambda", region_name="us-east-1")
+    names = []
+
+    def deploy(**overrides: str) -> str:
+        names.append(f"scheduler-{uuid.uuid4().hex[:12]}")
+        settings = [
+            "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "DB_SSL_MODE", "SQS_URL", "USE_DB_SECRETS",
+            "BATCH_SIZE", "REDRIVE_AFTER_SECONDS", "TIMEOUT_MARGIN_MS", "MAX_FANOUT", "FANOUT_THRESHOLD",
+            "AWS_ENDPOINT_URL", "CUSTOM_AWS_REGION",
+        ]  # fmt: skip
+        environment = {name: os.environ[name] for name in settings if os.environ.get(name)} | overrides
+        arn = lam.create_function(
+            FunctionName=names[-1],
+            Runtime="python3.12",
+            Handler="flow_scheduler.handler.lambda_handler",
+            Role="arn:aws:iam::000000000000:role/flow-builder-scheduler-role",
+            Code={"ZipFile": lambda_zip.read_bytes()},
+            Timeout=60,
+            MemorySize=256,
+            Environment={"Variables": environment},
+        )["FunctionArn"]
+        lam.get_waiter("function_active_v2").wait(FunctionName=names[-1], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        return arn
+
+    yield deploy
+    for name in names:
+        lam.delete_function(FunctionName=name)

@@ -31,6 +31,8 @@ class Settings:
     send_concurrency: int
     db_connect_timeout: int
     log_level: str
+    max_fanout: int = 0  # copies of itself an invocation may start when the due backlog outgrows it (0: never)
+    fanout_threshold: int = 0  # due rows per invocation beyond which it fans out (0: only when it would miss its deadline)
     db_ssl_root_cert: str | None = None  # CA bundle that verify-ca / verify-full check the server against
 
 
@@ -113,5 +115,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         send_concurrency=_integer(env, "SEND_CONCURRENCY", 8, 1, 64),
         db_connect_timeout=_integer(env, "DB_CONNECT_TIMEOUT", 5, 1, 60),
         log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        max_fanout=_integer(env, "MAX_FANOUT", 0, 0, 100),
+        fanout_threshold=_integer(env, "FANOUT_THRESHOLD", 0, 0, 10_000_000),
         db_ssl_root_cert=_file(env, "DB_SSL_ROOT_CERT", "the CA bundle that signed the server's certificate (on AWS the RDS one)"),
     )

@@ -14,6 +14,7 @@ from . import logs
 from .config import ConfigError, load_settings
 from .credentials import connection_params
 from .db import Database, DatabaseUnavailable
+from .fanout import Launcher, Origin, is_copy
 from .logs import log
 from .sqs import Sender
 from .tick import Tick
@@ -44,7 +45,11 @@ def _tick() -> tuple[Tick, int]:
         ssl_root_cert=settings.db_ssl_root_cert,
     )
     sender = Sender(boto3.client("sqs", config=aws), settings.sqs_url, settings.send_concurrency)
-    return Tick(database, sender, settings.batch_size, settings.redrive_after_seconds), settings.timeout_margin_ms
+    launcher = None
+    if settings.max_fanout:
+        launcher = Launcher(boto3.client("lambda", config=aws), settings.max_fanout, settings.fanout_threshold)
+    tick = Tick(database, sender, settings.batch_size, settings.redrive_after_seconds, launcher)
+    return tick, settings.timeout_margin_ms
 
 
 def lambda_handler(event, context):
@@ -63,8 +68,14 @@ def lambda_handler(event, context):
             error=f"TIMEOUT_MARGIN_MS={margin_ms} is not below the {at_start} ms this invocation has, so it does "
             "nothing: lower TIMEOUT_MARGIN_MS or raise the function's timeout",
         )
+    copy = is_copy(event)
+    origin = None
+    if tick.fans_out and context is not None and not copy:  # a copy never fans out further
+        origin = Origin(
+            context.invoked_function_arn, context.aws_request_id, seconds_left=lambda: (remaining() - margin_ms) / 1000
+        )
     try:
-        summary = tick.run(has_time=lambda: remaining() > margin_ms)
+        summary = tick.run(has_time=lambda: remaining() > margin_ms, origin=origin)
     except Exception as err:
         # One searchable line whatever went wrong; the first line of the message only (no SQL, no row data).
         lines = str(err).strip().splitlines()
@@ -73,7 +84,7 @@ def lambda_handler(event, context):
             raise type(err)(str(err)) from None  # its message says it all: no traceback
         raise
     result = summary.as_dict()
-    log("tick", **result)
+    log("tick", **result, **({"copy_of": event.get("of")} if copy else {}))
     return result
 
 

@@ -96,3 +96,14 @@ WHERE e.id = v.id AND e.status = 'pending';
 
 -- name: mark_queued_row
 (%s::uuid, %s::timestamptz)
+
+-- name: count_due
+-- The due backlog still unclaimed, counted up to %(cap)s only (all a fan-out decision needs), on workflows_due_idx.
+SELECT count(*)
+FROM (
+    SELECT 1
+    FROM workflows
+    WHERE status = 'published' AND cron IS NOT NULL AND schedule_error IS NULL
+      AND next_run_at <= now()
+    LIMIT %(cap)s
+) AS due;

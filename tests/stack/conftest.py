@@ -1,34 +1,13 @@
-"""Fixtures of the stack tests: the real Lambda zip, and provisioning run the way the emulators run it."""
+"""Fixtures of the stack tests: provisioning run the way the emulators run it (the zip: tests/conftest.py)."""
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 HOOK = REPO / "localstack" / "init" / "ready.d" / "10-provision.sh"
-PACKAGE_ZIP = REPO / "scheduler_lambda" / "package_zip.py"
-
-
-@pytest.fixture(scope="session")
-def build_zip():
-    """Run package_zip.py as `make up` does; returns the zip's path."""
-
-    def build(output: Path, *options: str) -> Path:
-        command = [sys.executable, str(PACKAGE_ZIP), "--output", str(output), *options]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, result.stderr
-        return output
-
-    return build
-
-
-@pytest.fixture(scope="session")
-def lambda_zip(tmp_path_factory, build_zip) -> Path:
-    """The scheduler zip for the host Python, as `make up` deploys it."""
-    return build_zip(tmp_path_factory.mktemp("zip") / "flow-builder-scheduler.zip")
 
 
 @pytest.fixture(scope="session")
