@@ -6,6 +6,7 @@ import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import boto3
 import psycopg2.extras
 
 from flow_scheduler import handler
@@ -62,3 +63,37 @@ def drain(sqs, url, *, attributes=False) -> list[dict]:
             QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
         )
     return found
+
+
+class LambdaContext:
+    """A Lambda context for an invocation that may fan out: the function's ARN, and a deadline that
+    arrives once `stop_after` executions are committed, so its copies must finish the rest, however
+    fast it runs."""
+
+    def __init__(self, db, function_arn: str, stop_after: int):
+        self.db, self.invoked_function_arn, self.stop_after = db, function_arn, stop_after
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        with self.db.cursor() as cur:
+            cur.execute("SELECT count(*) FROM workflow_executions")
+            return 60_000 if cur.fetchone()[0] < self.stop_after else 1_000
+
+
+def copy_ticks(function_arn: str, request_id: str) -> list[dict]:
+    """The `tick` log lines that the copies started by invocation `request_id` wrote to CloudWatch Logs
+    (none while the log group does not exist: no invocation has ended yet)."""
+    logs = boto3.client("logs", region_name="us-east-1")
+    group = "/aws/lambda/" + function_arn.split(":")[-1]
+    if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+        return []
+    lines = []
+    for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
+        for event in page["events"]:
+            try:
+                line = json.loads(event["message"])
+            except ValueError:
+                continue
+            if isinstance(line, dict) and line.get("action") == "tick" and line.get("copy_of") == request_id:
+                lines.append(line)
+    return lines
