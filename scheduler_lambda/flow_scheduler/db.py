@@ -6,13 +6,16 @@ import logging
 from typing import Callable, TypeVar
 
 import psycopg2
-import psycopg2.extras
+import psycopg2.extensions
 
 from .logs import log
 
 T = TypeVar("T")
 
-psycopg2.extras.register_uuid()
+# Ids stay text end to end: the SQL casts each %s::uuid, the message carries strings, and a row's ids
+# are not turned into UUID objects and back for nothing (CPU of a busy tick).
+_UUID_OID = 2950
+_UUID_AS_TEXT = psycopg2.extensions.new_type((_UUID_OID,), "UUID_AS_TEXT", lambda value, cur: value)
 
 
 class DatabaseUnavailable(Exception):
@@ -57,7 +60,7 @@ class Database:
     def _connect(self):
         params = self._params()
         try:
-            return psycopg2.connect(
+            conn = psycopg2.connect(
                 **params,
                 **self._ssl,
                 connect_timeout=self._connect_timeout,
@@ -76,6 +79,8 @@ class Database:
                 f"cannot connect to PostgreSQL at {where}: {_first_line(err)} "
                 "(check DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD, DB_SSL_MODE)"
             ) from None
+        psycopg2.extensions.register_type(_UUID_AS_TEXT, conn)
+        return conn
 
 
 def _first_line(err: Exception) -> str:

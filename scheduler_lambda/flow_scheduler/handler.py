@@ -36,6 +36,8 @@ def _tick() -> tuple[Tick, int]:
         connect_timeout=3,
         read_timeout=10,
         max_pool_connections=settings.send_concurrency,
+        # SQS checks every request itself; botocore's client-side check costs CPU on each busy-tick call.
+        parameter_validation=False,
     )
     secrets = boto3.client("secretsmanager", config=aws) if settings.use_db_secrets else None
     database = Database(

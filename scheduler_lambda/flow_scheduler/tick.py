@@ -71,6 +71,7 @@ class Tick:
 
     def close(self) -> None:
         self._db.close()
+        self._sender.close()
 
     def run(self, has_time: Callable[[], bool], origin: Origin | None = None) -> Summary:
         """`origin`: this invocation may start copies of itself (None for a copy, or outside Lambda)."""
