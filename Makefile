@@ -11,15 +11,30 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACK_FILE := .stack/kind
 
-STACK ?= $(or $(shell sed -n 's/^STACK=//p' .env 2>/dev/null | tail -n 1),$(shell cat $(STACK_FILE) 2>/dev/null),$(shell timeout 10 docker info >/dev/null 2>&1 && echo docker || echo embedded))
+# An empty STACK (exported by `set -a; . ./.env`) counts as unset.
+STACK := $(or $(STACK),$(shell sed -n 's/^STACK=//p' .env 2>/dev/null | tail -n 1),$(shell cat $(STACK_FILE) 2>/dev/null),$(shell timeout 10 docker info >/dev/null 2>&1 && echo docker || echo embedded))
 ifeq ($(filter $(STACK),docker embedded),)
 $(error STACK=$(STACK) is not valid: use STACK=docker or STACK=embedded)
 endif
 
-.PHONY: help venv up down clean test which-python312 test-py312 e2e bench invoke logs queue psql status build push
+.PHONY: help venv up down clean test which-python312 test-py312 e2e bench invoke logs queue psql status build push \
+	aws preview docker-engine deploy executions
+
+# awscli-local 0.23 prints a 12-line deprecation banner on every call otherwise.
+export DISABLE_DEPRECATION_NOTICE := 1
+
+# The docker stack publishes the emulator on EMULATOR_PORT (.env); an AWS_ENDPOINT_URL given in the
+# shell or on the command line decides it instead, so one variable names the port either way.
+COMPOSE := $(if $(filter environment command line,$(origin AWS_ENDPOINT_URL)),EMULATOR_PORT=$(lastword $(subst :, ,$(AWS_ENDPOINT_URL:/=))) )docker compose
+# Every docker-stack recipe starts with this: without the compose plugin `docker compose up -d` reads as
+# `docker -d` and fails with "unknown shorthand flag".
+NEED_COMPOSE := command -v docker >/dev/null || { echo "error: docker not found: install Docker, or use STACK=embedded (no Docker needed)" >&2; exit 1; }; \
+	docker compose version >/dev/null 2>&1 || { echo "error: docker compose not found: install the compose plugin (docker-compose-plugin), or use STACK=embedded" >&2; exit 1; }
 
 help: ## list the commands
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
+		'{ name[NR] = $$1; text[NR] = $$2; if (length($$1) > width) width = length($$1) } \
+		END { for (i = 1; i <= NR; i++) printf "  make %-" width "s  %s\n", name[i], text[i] }'
 	@echo "  stack: $(STACK) (STACK=docker|embedded to choose)"
 
 venv: $(STAMP) ## create .venv and install the project with its dev tools
@@ -30,19 +45,24 @@ $(STAMP): pyproject.toml
 		echo "creating $(VENV)"; \
 		python3 -m venv $(VENV) || { rm -rf $(VENV); echo "error: python3 -m venv failed: install the venv module (Debian/Ubuntu: apt-get install python3-venv) and retry" >&2; exit 1; }; \
 	fi
-	@echo "installing the project and its dev tools into $(VENV) (pip install -e '.[dev]')"
-	@$(PY) -m pip install --disable-pip-version-check --progress-bar on -e '.[dev]' || { echo "error: pip could not install the dev dependencies: check your network or package registry (pip config list) and run make again" >&2; exit 1; }
+	@echo "installing the project and its dev tools into $(VENV) (pip install -e '.[dev]', about a minute; log: $(VENV)/install.log)"
+	@$(PY) -m pip install --disable-pip-version-check -e '.[dev]' >$(VENV)/install.log 2>&1 || { \
+		tail -n 5 $(VENV)/install.log >&2; \
+		echo "error: pip could not install the dev dependencies (full log: $(VENV)/install.log): check your network or package registry (pip config list) and run make again" >&2; exit 1; }
 	@touch $@
 
-.env:
-	install -m 600 .env.example .env
+.env: ## create .env from .env.example (ports and settings; an existing .env is kept)
+	@(umask 077 && cp .env.example .env)
 	@echo "created .env from .env.example (edit it to change ports and settings)"
 
-up: $(STAMP) .env ## start the stack (docker or embedded), provision it, print what runs where
+up: $(STAMP) .env ## start the stack (docker or embedded), deploy infra/template.yaml, print what runs where
 ifeq ($(STACK),docker)
-	docker compose up -d --wait
+	@$(NEED_COMPOSE)
+	@$(PY) -m embedded check
+	$(COMPOSE) up -d --wait
 	@mkdir -p .stack && echo docker > $(STACK_FILE)
 	@$(PY) -m embedded status --aws-only
+	@echo "dashboard: http://127.0.0.1:$(or $(DASHBOARD_PORT),$(shell sed -n 's/^DASHBOARD_PORT=//p' .env 2>/dev/null | tail -n 1),8025)"
 else
 	@mkdir -p .stack && echo embedded > $(STACK_FILE)
 	@$(PY) -m embedded up
@@ -51,7 +71,8 @@ endif
 # down and clean work in any state: nothing to stop without .stack/, and a missing .venv is made first.
 down: ## stop the stack, keep its data
 ifeq ($(STACK),docker)
-	docker compose down
+	@$(NEED_COMPOSE)
+	$(COMPOSE) down
 else
 	@if [ ! -d .stack ]; then echo "nothing to stop: no .stack/ here (make up starts the stack)"; \
 	else [ -f $(STAMP) ] || $(MAKE) --no-print-directory venv; $(PY) -m embedded down; fi
@@ -59,7 +80,8 @@ endif
 
 clean: ## stop the stack and delete its data
 ifeq ($(STACK),docker)
-	docker compose down --volumes
+	@$(NEED_COMPOSE)
+	$(COMPOSE) down --volumes
 	rm -rf .stack
 else
 	@if [ ! -d .stack ]; then echo "nothing to clean: no .stack/ here"; \
@@ -89,37 +111,70 @@ e2e: $(STAMP) ## end-to-end tests against the stack `make up` started
 bench: $(STAMP) ## the benchmark: table on screen, bench/results.json and .png
 	$(PY) -m bench
 
+.PHONY: dashboard-measure screenshots
+dashboard-measure: $(STAMP) ## the dashboard's page latency with 10,000 workflows and 100,000 executions
+	$(PY) -m dashboard.measure
+
+screenshots: $(STAMP) ## retake docs/dashboard-*.png with the dashboard's browser tests
+	DASHBOARD_SCREENSHOTS=1 $(PY) -m pytest tests/dashboard -q
+
 invoke: $(STAMP) ## invoke the scheduler Lambda through the emulator, print its summary
 	@$(PY) -m embedded invoke
 
-logs: $(STAMP) ## the function's logs and the stack's own
+logs: $(STAMP) ## the function's logs and the stack's own; FOLLOW=1 keeps printing the function's
+ifeq ($(FOLLOW),)
 ifeq ($(STACK),docker)
 	@$(PY) -m embedded logs --aws-only
-	docker compose logs --tail 40
+	@$(NEED_COMPOSE)
+	$(COMPOSE) logs --tail 40
 else
 	@$(PY) -m embedded logs
+endif
+else
+	@$(PY) -m embedded logs --aws-only --follow
 endif
 
 queue: $(STAMP) ## peek at the queue and its DLQ (messages are not consumed)
 	@$(PY) -m embedded queue
 
-psql: $(STAMP) ## SQL shell on the stack's database
+executions: $(STAMP) ## the latest executions with their timings (scheduled, queued, started, finished) and errors
+	@$(PY) -m embedded executions
+
+psql: $(STAMP) ## SQL shell on the stack's database; ARGS go to psql: make psql ARGS="-c 'SELECT 1'"
 ifeq ($(STACK),docker)
-	docker compose exec postgres sh -c 'psql -U "$$POSTGRES_USER" -d "$$POSTGRES_DB"'
+	@$(NEED_COMPOSE)
+	$(COMPOSE) exec postgres sh -c 'exec psql -U "$$POSTGRES_USER" -d "$$POSTGRES_DB" "$$@"' psql $(ARGS)
 else
-	@$(PY) -m embedded psql
+	@$(PY) -m embedded psql $(ARGS)
 endif
 
-status: $(STAMP) ## health of each part
+status: $(STAMP) ## health of each part and the scheduler's last tick; exit 1 if one is down or the tick failed
 ifeq ($(STACK),docker)
-	docker compose ps
+	@$(NEED_COMPOSE)
+	$(COMPOSE) ps
 	@$(PY) -m embedded status --aws-only
 else
 	@$(PY) -m embedded status
 endif
 
-build: ## docker build of the Lambda image
+aws: $(STAMP) ## any AWS CLI call on this stack's emulator (.env's endpoint): make aws ARGS="sqs list-queues"
+	@$(PY) -m embedded aws $(ARGS)
+
+preview: $(STAMP) ## next runs of a schedule: make preview CRON="cron(0 9 ? * MON-FRI *)" TZ=Europe/Berlin N=5
+	@[ -n "$${CRON:-}" ] || { echo 'error: CRON is not set: make preview CRON="*/5 * * * *" (TZ=Europe/Berlin N=5 optional)' >&2; exit 1; }
+	@$(PY) -m flow_scheduler preview "$$CRON" --tz "$(if $(filter command line,$(origin TZ)),$(TZ),UTC)" -n "$(or $(N),5)"
+
+# build and push need a Docker engine: say so in one line before anything starts.
+docker-engine:
+	@command -v docker >/dev/null || { echo "error: 'docker' not found: install Docker (or use the embedded stack, which needs none) and retry" >&2; exit 1; }
+	@timeout 10 docker info >/dev/null 2>&1 || { echo "error: no Docker engine answers 'docker info': start Docker (Docker Desktop, or 'systemctl start docker') and retry" >&2; exit 1; }
+
+build: docker-engine ## docker build of the Lambda image
 	docker build -t flow-builder-scheduler -f scheduler_lambda/Dockerfile .
 
-push: ## build, push to ECR and point the function at the image
+push: docker-engine ## build, push to ECR and point the function at the image
 	scheduler_lambda/build_and_push.sh
+
+# Your shell's environment only, never .env (local values): see README, "Building and deploying".
+deploy: $(STAMP) ## deploy infra/template.yaml to AWS (or wherever AWS_ENDPOINT_URL points)
+	@$(PY) infra/deploy.py

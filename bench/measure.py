@@ -288,14 +288,14 @@ class Bench:
         return Run(count, meter.wall, meter.cores, meter.cpu)
 
     def scale(self, count: int) -> dict:
-        """One invocation (`python -m flow_scheduler`, a process of its own) over `count` due workflows:
+        """One invocation (`python -m flow_scheduler tick`, a process of its own) over `count` due workflows:
         wall seconds, the tick's own seconds, and the process's peak RSS from the kernel (wait4)."""
         workload.reset(self.conn)
         workload.seed(self.conn, count)
         queue = self.fresh_queue()
         with tempfile.TemporaryFile("w+") as errors:
             started = time.perf_counter()
-            process = subprocess.Popen([sys.executable, "-m", "flow_scheduler"], stdout=subprocess.PIPE, stderr=errors)
+            process = subprocess.Popen([sys.executable, "-m", "flow_scheduler", "tick"], stdout=subprocess.PIPE, stderr=errors)
             out = process.stdout.read()
             _, status, usage = os.wait4(process.pid, 0)
             seconds = time.perf_counter() - started

@@ -1,4 +1,5 @@
-"""The embedded stack: Postgres + MiniStack on 127.0.0.1, db/init applied, the ready.d hooks run.
+"""The embedded stack: Postgres + MiniStack on 127.0.0.1, db/init applied, the ready.d hooks run
+(they deploy infra/template.yaml).
 
 State lives in `.stack/` of the repository: pgdata, logs, pid files, the emulator's saved state and
 the Lambda zip. Processes are tracked by pid files and stopped by pid, never by name.
@@ -15,11 +16,14 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
+from embedded import function_settings
+from embedded.dashboard import Dashboard
 from embedded.emulator import Emulator, EmulatorError
 from embedded.ports import port_in_use
 from embedded.postgres import Postgres, PostgresError
 
 REPO = Path(__file__).resolve().parent.parent
+STACK = "flow-builder"
 FUNCTION = "flow-builder-scheduler"
 QUEUE = "flow-builder-queue"
 DLQ = "flow-builder-queue-dlq"
@@ -65,11 +69,19 @@ class Stack:
             log_file=self.state_dir / "postgres.log",
         )
         self.emulator = Emulator(self.emulator_port, self.state_dir / "ministack")
+        # STACK=embedded: the dashboard's Stack view is this class's status table.
+        self.dashboard = Dashboard(
+            _port(settings.get("DASHBOARD_PORT") or "8025", "DASHBOARD_PORT"),
+            self.state_dir / "dashboard",
+            {**settings, "STACK": "embedded"},
+        )
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     def up(self, say) -> None:
-        """Start what is not running, apply db/init once, provision; stop what this call started if a step fails."""
+        """Start what is not running, apply db/init once, deploy; on failure stop what this call started."""
+        if problem := function_settings.problem(self.settings):
+            raise StackError(problem)
         self.state_dir.mkdir(mode=0o700, exist_ok=True)
         # Secrets live here (the emulator's state holds the DB password): ours alone, but for the
         # traverse bit (o+x) the `pgserver` user needs when running as root.
@@ -96,6 +108,13 @@ class Stack:
                 started.append(self.emulator)
                 say("emulator: ready")
             self._run_ready_hooks(zip_path, say)
+
+            if self.dashboard.is_running() and self.dashboard.healthy():
+                say(f"dashboard: already running at {self.dashboard.url}")
+            else:
+                self.dashboard.start()
+                started.append(self.dashboard)
+                say(f"dashboard: serving {self.dashboard.url}")
         except (PostgresError, EmulatorError, StackError, OSError, KeyboardInterrupt) as err:
             for part in reversed(started):
                 part.stop()
@@ -104,7 +123,7 @@ class Stack:
             raise StackError(str(err) or "interrupted") from None
 
     def down(self, say) -> None:
-        for label, part in (("emulator", self.emulator), ("postgres", self.postgres)):
+        for label, part in (("dashboard", self.dashboard), ("emulator", self.emulator), ("postgres", self.postgres)):
             if part.is_running():
                 part.stop()
                 say(f"{label}: stopped")
@@ -113,11 +132,12 @@ class Stack:
 
     # -- status ---------------------------------------------------------------------------------
 
-    def status(self) -> list[Part]:
+    def status(self, clients: tuple | None = None) -> list[Part]:
         parts = [self._postgres_status(), self._emulator_status()]
         if parts[1].ok:
-            parts += aws_status(self.settings)
-        return parts
+            parts += aws_status(self.settings, clients)
+        return parts + [_process_status("dashboard", self.dashboard)]
+
 
     def _postgres_status(self) -> Part:
         where = f"127.0.0.1:{self.db_port} db {self.postgres.dbname}"
@@ -129,12 +149,7 @@ class Stack:
         return Part("postgres", where, "stopped", False)
 
     def _emulator_status(self) -> Part:
-        if self.emulator.is_running():
-            healthy = self.emulator.healthy()
-            return Part("emulator", self.emulator.url, "running" if healthy else "running, not answering", healthy)
-        if self.emulator.pid_file.exists():
-            return Part("emulator", self.emulator.url, "crashed (process gone; `make up` recovers it)", False)
-        return Part("emulator", self.emulator.url, "stopped", False)
+        return _process_status("emulator", self.emulator)
 
     # -- steps ------------------------------------------------------------------------------------
 
@@ -147,8 +162,13 @@ class Stack:
             )
         if not self.emulator.is_running() and port_in_use("127.0.0.1", self.emulator_port):
             raise StackError(
-                f"port {self.emulator_port} (from AWS_ENDPOINT_URL) is already in use by another process: "
-                f"set AWS_ENDPOINT_URL in .env to http://127.0.0.1:<free port>, or stop what listens there"
+                f"port {self.emulator_port} (EMULATOR_PORT, the port of AWS_ENDPOINT_URL) is already in use by another "
+                f"process: set EMULATOR_PORT in .env to a free port, or stop what listens there"
+            )
+        if not self.dashboard.is_running() and port_in_use("127.0.0.1", self.dashboard.port):
+            raise StackError(
+                f"port {self.dashboard.port} (DASHBOARD_PORT) is already in use by another process: "
+                f"set DASHBOARD_PORT in .env to a free port, or stop what listens there"
             )
 
     def _apply_db_init(self, say) -> None:
@@ -186,11 +206,11 @@ class Stack:
             "LAMBDA_PACKAGE": "zip",
             "LAMBDA_ZIP": str(zip_path),
             "FUNCTION_DB_HOST": self.settings.get("FUNCTION_DB_HOST") or "127.0.0.1",
-            "FUNCTION_AWS_ENDPOINT_URL": self.settings.get("FUNCTION_AWS_ENDPOINT_URL") or self.emulator.url,
-            "PROVISION_PYTHON": sys.executable,
+            "DEPLOY_PYTHON": sys.executable,
+            "DISABLE_DEPRECATION_NOTICE": "1",  # awscli-local's banner, should a hook call awslocal
         }
         for hook in sorted((self.repo / "localstack" / "init" / "ready.d").glob("*.sh")):
-            say(f"provision: running {self._rel(hook)}")
+            say(f"deploy: running {self._rel(hook)}")
             _stream(self._rel(hook), ["sh", str(hook)], env, say)
 
     def _rel(self, path: Path) -> str:
@@ -213,40 +233,44 @@ def aws_clients(settings: dict[str, str], *services: str):
     return [session.client(service, endpoint_url=endpoint, config=config) for service in services]
 
 
-def aws_status(settings: dict[str, str]) -> list[Part]:
-    """The provisioned resources as the emulator reports them (works for the docker stack too)."""
+def aws_status(settings: dict[str, str], clients: tuple | None = None) -> list[Part]:
+    """The deployed stack, from its outputs and resources (works for the docker stack too).
+    `clients` (cloudformation, lambda, events, sqs): a long-lived caller's own, instead of new ones per call."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    lam, events, sqs = aws_clients(settings, "lambda", "events", "sqs")
-    parts = []
+    cfn, lam, events, sqs = clients or aws_clients(settings, "cloudformation", "lambda", "events", "sqs")
+    name = settings.get("STACK_NAME") or STACK
     try:
-        config = lam.get_function(FunctionName=FUNCTION)["Configuration"]
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        resources = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
+    except (ClientError, BotoCoreError):
+        return [Part("stack", name, "missing (`make up` deploys infra/template.yaml)", False)]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    unfinished = [r["LogicalResourceId"] for r in resources if not r["ResourceStatus"].endswith("_COMPLETE")]
+    parts = [
+        Part(
+            "stack",
+            f"{name} ({len(resources)} resources)",
+            stack["StackStatus"] + (f", not complete: {', '.join(unfinished)}" if unfinished else ""),
+            stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE") and not unfinished,
+        )
+    ]
+    try:
+        config = lam.get_function(FunctionName=outputs["FunctionArn"])["Configuration"]
         package = config.get("PackageType", "Zip").lower()
-        parts.append(
-            Part(
-                "lambda",
-                FUNCTION,
-                f"{config.get('State', '?')} ({package}, {config.get('Runtime', 'image')})",
-                config.get("State") == "Active",
-            )
-        )
-    except (ClientError, BotoCoreError):
-        parts.append(Part("lambda", FUNCTION, "missing (`make up` provisions it)", False))
+        state = f"{config.get('State', '?')} ({package}, {config.get('Runtime', 'image')})"
+        parts.append(Part("lambda", config["FunctionName"], state, config.get("State") == "Active"))
+    except (KeyError, ClientError, BotoCoreError):
+        parts.append(Part("lambda", FUNCTION, "missing from the stack", False))
     try:
-        rule = events.describe_rule(Name=RULE)
-        parts.append(
-            Part(
-                "schedule",
-                f"{RULE} {rule.get('ScheduleExpression')}",
-                rule.get("State", "?"),
-                rule.get("State") == "ENABLED",
-            )
-        )
-    except (ClientError, BotoCoreError):
-        parts.append(Part("schedule", RULE, "missing (`make up` provisions it)", False))
-    for name in (QUEUE, DLQ):
+        rule = events.describe_rule(Name=outputs["RuleName"])
+        where = f"{rule['Name']} {rule.get('ScheduleExpression')}"
+        parts.append(Part("schedule", where, rule.get("State", "?"), rule.get("State") == "ENABLED"))
+    except (KeyError, ClientError, BotoCoreError):
+        parts.append(Part("schedule", RULE, "missing from the stack", False))
+    for name, output in (("queue", "QueueUrl"), ("dlq", "DeadLetterQueueUrl")):
         try:
-            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            url = outputs[output]
             attributes = sqs.get_queue_attributes(
                 QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
             )["Attributes"]
@@ -254,10 +278,20 @@ def aws_status(settings: dict[str, str]) -> list[Part]:
                 f"{attributes.get('ApproximateNumberOfMessages', '?')} waiting, "
                 f"{attributes.get('ApproximateNumberOfMessagesNotVisible', '?')} in flight"
             )
-            parts.append(Part("queue" if name == QUEUE else "dlq", name, state, True))
-        except (ClientError, BotoCoreError):
-            parts.append(Part("queue" if name == QUEUE else "dlq", name, "missing (`make up` provisions it)", False))
+            parts.append(Part(name, url.rsplit("/", 1)[-1], state, True))
+        except (KeyError, ClientError, BotoCoreError):
+            parts.append(Part(name, output, "missing from the stack", False))
     return parts
+
+
+def _process_status(name: str, runner: Emulator) -> Part:
+    """The state of a process the stack runs by pid file (the emulator, the dashboard)."""
+    if runner.is_running():
+        healthy = runner.healthy()
+        return Part(name, runner.url, "running" if healthy else "running, not answering", healthy)
+    if runner.pid_file.exists():
+        return Part(name, runner.url, "crashed (process gone; `make up` recovers it)", False)
+    return Part(name, runner.url, "stopped", False)
 
 
 def _stream(label: str, command: list[str], env: dict | None, say) -> None:

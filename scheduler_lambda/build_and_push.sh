@@ -77,13 +77,13 @@ say "account $account, region $region, target $target"
 
 if ! package_type=$(aws_cli lambda get-function-configuration --function-name "$function_name" \
     --query PackageType --output text); then
-    if grep -q ResourceNotFoundException "$err_file"; then
-        die "Lambda function '$function_name' does not exist in $region ($target): create it first" \
-            "(make up provisions it locally; on AWS, your infrastructure code) or set FUNCTION_NAME"
-    fi
-    die "cannot read Lambda function '$function_name' ($(reason)): check lambda:GetFunctionConfiguration permission"
+    grep -q ResourceNotFoundException "$err_file" ||
+        die "cannot read Lambda function '$function_name' ($(reason)): check lambda:GetFunctionConfiguration permission"
+    # A first deployment: push, then `make deploy` creates the function with this image.
+    say "Lambda function '$function_name' does not exist in $region ($target) yet: pushing only"
+    package_type=none
 fi
-[[ $package_type == Image ]] ||
+[[ $package_type == Image || $package_type == none ]] ||
     die "Lambda function '$function_name' is a $package_type function, and an image deploys only to a function" \
         "created with PackageType Image: on AWS create it as an image function; locally use EMULATOR=ministack" \
         "(LocalStack Community and the embedded stack deploy the zip)"
@@ -137,6 +137,10 @@ digest=$(aws_cli ecr describe-images --repository-name "$repository" --image-ids
 image_uri=$remote@$digest
 
 # --- point the function at the pushed digest ---------------------------------------------------
+if [[ $package_type == none ]]; then
+    say "pushed $image_uri; create $function_name with it: LAMBDA_IMAGE_URI=$image_uri make deploy"
+    exit 0
+fi
 say "updating $function_name to $image_uri"
 # An update still in progress (a deploy a moment ago) would make this one fail with a conflict. Wait
 # only while it is InProgress: after a Failed one (`lambda wait` stops there), this update is the fix.

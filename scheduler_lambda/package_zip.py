@@ -1,4 +1,4 @@
-"""Build the scheduler's Lambda zip: the `flow_scheduler` package plus the pinned requirements.
+"""Build a Lambda zip: Python packages plus pinned requirements (default: `flow_scheduler` and requirements.txt).
 
 The same code the image carries, for emulators that run zip functions:
 - default: dependencies for this interpreter (MiniStack runs zip Lambdas with the host Python);
@@ -6,9 +6,10 @@ The same code the image carries, for emulators that run zip functions:
   runtime (python3.12), as LocalStack Community needs.
 
 Dependencies are cached per hash of requirements.txt and target, so a rebuild is quick, and the
-zip is byte-for-byte reproducible, so the provisioning sees unchanged code as unchanged.
+zip is byte-for-byte reproducible, so the deploy sees unchanged code as unchanged.
 
     python scheduler_lambda/package_zip.py [--platform P] [--output PATH]
+        [--package DIR ...] [--requirements FILE]     (another function: its packages and pins)
 """
 
 import argparse
@@ -43,9 +44,15 @@ def default_output(platform: str | None) -> Path:
     return REPO / ".stack" / "build" / f"flow-builder-scheduler-{target_name(platform)}.zip"
 
 
-def install_dependencies(platform: str | None, cache_root: Path) -> Path:
-    """Install requirements.txt into a cached folder keyed by its content and the target; return it."""
-    key = hashlib.sha256(REQUIREMENTS.read_bytes() + target_name(platform).encode()).hexdigest()[:16]
+def install_dependencies(platform: str | None, cache_root: Path, requirements: Path = REQUIREMENTS) -> Path:
+    """Install a requirements file into a cached folder keyed by its content and the target; return it."""
+    try:
+        pins = requirements.read_bytes()
+    except OSError as err:
+        raise BuildError(
+            f"--requirements {requirements} cannot be read ({err.strerror}): name a pinned requirements file"
+        ) from None
+    key = hashlib.sha256(pins + target_name(platform).encode()).hexdigest()[:16]
     target = cache_root / f"deps-{target_name(platform)}-{key}"
     done = target / ".complete"
     if done.exists():
@@ -53,7 +60,7 @@ def install_dependencies(platform: str | None, cache_root: Path) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-        "--target", str(target), "-r", str(REQUIREMENTS),
+        "--target", str(target), "-r", str(requirements),
     ]  # fmt: skip
     if platform:
         command += [
@@ -65,13 +72,13 @@ def install_dependencies(platform: str | None, cache_root: Path) -> Path:
             "--implementation",
             "cp",
         ]
-    print(f"package_zip: installing {REQUIREMENTS.name} for {target_name(platform)} (cached for next time)", flush=True)
+    print(f"package_zip: installing {requirements.name} for {target_name(platform)} (cached for next time)", flush=True)
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         shutil.rmtree(target, ignore_errors=True)
         detail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise BuildError(
-            f"pip could not install {REQUIREMENTS} for {target_name(platform)}: {detail}; "
+            f"pip could not install {requirements} for {target_name(platform)}: {detail}; "
             f"check the network or registry (pip config) and retry"
         )
     done.touch()
@@ -93,8 +100,12 @@ def _files(root: Path, prefix: str = "") -> list[tuple[str, Path]]:
     return entries
 
 
-def write_zip(output: Path, dependencies: Path) -> None:
-    entries = _files(dependencies) + _files(PACKAGE, "flow_scheduler/")
+def write_zip(output: Path, dependencies: Path, packages: list[Path]) -> None:
+    entries = _files(dependencies)
+    for package in packages:
+        if not (package / "__init__.py").is_file():
+            raise BuildError(f"--package {package} is not a Python package (no __init__.py): name a package folder")
+        entries += _files(package, package.name + "/")
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -107,12 +118,17 @@ def write_zip(output: Path, dependencies: Path) -> None:
     partial.replace(output)
 
 
-def build(platform: str | None = None, output: Path | None = None) -> Path:
+def build(
+    platform: str | None = None,
+    output: Path | None = None,
+    packages: list[Path] | None = None,
+    requirements: Path = REQUIREMENTS,
+) -> Path:
     if platform is not None and platform not in PLATFORMS:
         raise BuildError(f"--platform {platform!r} is not supported: use one of {', '.join(PLATFORMS)}")
     output = Path(output) if output else default_output(platform)
-    dependencies = install_dependencies(platform, output.parent / "cache")
-    write_zip(output, dependencies)
+    dependencies = install_dependencies(platform, output.parent / "cache", Path(requirements))
+    write_zip(output, dependencies, [Path(p) for p in packages or [PACKAGE]])
     return output
 
 
@@ -124,9 +140,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--output", type=Path, help="zip path (default: .stack/build/flow-builder-scheduler-<target>.zip)"
     )
+    parser.add_argument(
+        "--package",
+        type=Path,
+        action="append",
+        help=f"a package folder to include (repeatable; default {PACKAGE.name})",
+    )
+    parser.add_argument(
+        "--requirements", type=Path, default=REQUIREMENTS, help="pinned requirements (default: scheduler_lambda's)"
+    )
     args = parser.parse_args(argv)
     try:
-        output = build(args.platform, args.output)
+        output = build(args.platform, args.output, args.package, args.requirements)
     except BuildError as err:
         print(f"package_zip: {err}", file=sys.stderr)
         return 1

@@ -10,6 +10,7 @@ import boto3
 import psycopg2.extras
 
 from flow_scheduler import handler
+from flow_worker.message import check as check_contract
 
 
 def new_container() -> None:
@@ -47,7 +48,8 @@ def executions(db) -> list[dict]:
 
 
 def drain(sqs, url, *, attributes=False) -> list[dict]:
-    """Receive every message on the queue (and delete it), returning bodies (and attributes)."""
+    """Receive every message on the queue (and delete it), returning bodies (and attributes).
+    Every body is checked against contracts/execution-message.schema.json: a message that breaks it fails the test."""
     found, empty_polls = [], 0
     while empty_polls < 2:
         reply = sqs.receive_message(
@@ -58,7 +60,9 @@ def drain(sqs, url, *, attributes=False) -> list[dict]:
             empty_polls += 1
             continue
         for message in messages:
-            found.append({"body": json.loads(message["Body"]), "attributes": message.get("Attributes", {})})
+            body = json.loads(message["Body"])
+            check_contract(body)
+            found.append({"body": body, "attributes": message.get("Attributes", {})})
         sqs.delete_message_batch(
             QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
         )

@@ -6,13 +6,13 @@ import json
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .config import ConfigError, Settings
+from .config import ConfigError, DatabaseSettings
 
 # Secret fields (the RDS rotation format) and the connection parameter each one sets.
 _SECRET_FIELDS = {"username": "user", "password": "password", "host": "host", "port": "port", "dbname": "dbname"}
 
 
-def connection_params(settings: Settings, secrets_client=None) -> dict:
+def connection_params(settings: DatabaseSettings, secrets_client=None) -> dict:
     params = {
         "host": settings.db_host,
         "port": settings.db_port,

@@ -6,16 +6,15 @@ import logging
 from typing import Callable, TypeVar
 
 import psycopg2
-import psycopg2.extensions
+import psycopg2.extras
 
+from .config import DatabaseSettings
+from .credentials import connection_params
 from .logs import log
 
 T = TypeVar("T")
 
-# Ids stay text end to end: the SQL casts each %s::uuid, the message carries strings, and a row's ids
-# are not turned into UUID objects and back for nothing (CPU of a busy tick).
-_UUID_OID = 2950
-_UUID_AS_TEXT = psycopg2.extensions.new_type((_UUID_OID,), "UUID_AS_TEXT", lambda value, cur: value)
+psycopg2.extras.register_uuid()
 
 
 class DatabaseUnavailable(Exception):
@@ -28,6 +27,16 @@ class Database:
         self._connect_timeout = connect_timeout
         self._ssl = {"sslmode": ssl_mode} | ({"sslrootcert": ssl_root_cert} if ssl_root_cert else {})
         self._conn = None
+
+    @classmethod
+    def for_settings(cls, settings: DatabaseSettings, secrets_client=None) -> "Database":
+        """The database the DB_* settings describe (or their secret, read again at each connect)."""
+        return cls(
+            lambda: connection_params(settings, secrets_client),
+            connect_timeout=settings.db_connect_timeout,
+            ssl_mode=settings.db_ssl_mode,
+            ssl_root_cert=settings.db_ssl_root_cert,
+        )
 
     def transaction(self, work: Callable[[psycopg2.extensions.cursor], T]) -> T:
         """Run `work` in one transaction. A dropped connection rolls the whole transaction back
@@ -60,7 +69,7 @@ class Database:
     def _connect(self):
         params = self._params()
         try:
-            conn = psycopg2.connect(
+            return psycopg2.connect(
                 **params,
                 **self._ssl,
                 connect_timeout=self._connect_timeout,
@@ -79,8 +88,6 @@ class Database:
                 f"cannot connect to PostgreSQL at {where}: {_first_line(err)} "
                 "(check DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD, DB_SSL_MODE)"
             ) from None
-        psycopg2.extensions.register_type(_UUID_AS_TEXT, conn)
-        return conn
 
 
 def _first_line(err: Exception) -> str:

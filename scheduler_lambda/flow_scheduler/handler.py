@@ -10,9 +10,8 @@ from functools import cache
 import boto3
 from botocore.config import Config
 
-from . import logs
+from . import logs, metrics
 from .config import ConfigError, load_settings
-from .credentials import connection_params
 from .db import Database, DatabaseUnavailable
 from .fanout import Launcher, Origin, is_copy
 from .logs import log
@@ -40,12 +39,7 @@ def _tick() -> tuple[Tick, int]:
         parameter_validation=False,
     )
     secrets = boto3.client("secretsmanager", config=aws) if settings.use_db_secrets else None
-    database = Database(
-        lambda: connection_params(settings, secrets),
-        connect_timeout=settings.db_connect_timeout,
-        ssl_mode=settings.db_ssl_mode,
-        ssl_root_cert=settings.db_ssl_root_cert,
-    )
+    database = Database.for_settings(settings, secrets)
     sender = Sender(boto3.client("sqs", config=aws), settings.sqs_url, settings.send_concurrency)
     launcher = None
     if settings.max_fanout:
@@ -86,7 +80,7 @@ def lambda_handler(event, context):
             raise type(err)(str(err)) from None  # its message says it all: no traceback
         raise
     result = summary.as_dict()
-    log("tick", **result, **({"copy_of": event.get("of")} if copy else {}))
+    log("tick", **metrics.with_metrics(result), **({"copy_of": event.get("of")} if copy else {}))
     return result
 
 

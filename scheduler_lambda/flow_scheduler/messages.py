@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 
 class Execution(NamedTuple):
-    """An execution to send. Ids are text, as the database connection returns them (db.py)."""
+    """An execution to send. Ids are text, as queries.sql returns them."""
 
     id: str
     workflow_id: str

@@ -17,7 +17,7 @@ EARLIEST_RUN = "1970-01-01 00:00:00+00"
 
 @dataclass(frozen=True)
 class Claimed:
-    """A workflow row locked by the claim query (ids as text, as db.py returns them)."""
+    """A workflow row locked by the claim query (ids as text, as queries.sql returns them)."""
 
     id: str
     user_id: str

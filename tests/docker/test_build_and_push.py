@@ -78,6 +78,18 @@ def create_function(name, package_type="Image"):
             archive.writestr("index.py", "def handler(event, context):\n    return {}\n")
         code = {"ZipFile": buffer.getvalue()}
         extra = {"Runtime": "python3.12", "Handler": "index.handler"}
+    # The emulator enforces IAM: a function's role must exist.
+    iam = boto3.client("iam")
+    try:
+        iam.get_role(RoleName=ROLE.rsplit("/", 1)[1])
+    except iam.exceptions.NoSuchEntityException:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        iam.create_role(RoleName=ROLE.rsplit("/", 1)[1], AssumeRolePolicyDocument=json.dumps(trust))
     client.create_function(FunctionName=name, Role=ROLE, Code=code, **extra)
 
 
@@ -137,6 +149,16 @@ def test_second_run_reuses_the_repository(aws_env, names, docker_log):
     assert sorted(tag for image in images for tag in image["imageTags"]) == ["first", "latest", "second"]
 
 
+def test_a_first_release_pushes_and_names_the_deploy_that_creates_the_function(aws_env, names, docker_log):
+    result = run_script(docker_log, names, IMAGE_TAG="first")
+
+    assert result.returncode == 0, result.stderr
+    assert f"Lambda function '{names['FUNCTION_NAME']}' does not exist in us-east-1" in result.stdout
+    images = boto3.client("ecr").describe_images(repositoryName=names["ECR_REPOSITORY"])["imageDetails"]
+    (digest,) = {image["imageDigest"] for image in images}
+    assert re.search(rf"LAMBDA_IMAGE_URI=\S+/{names['ECR_REPOSITORY']}@{digest} make deploy", result.stdout)
+
+
 @pytest.mark.parametrize(
     ("setup", "overrides", "expected"),
     [
@@ -144,7 +166,6 @@ def test_second_run_reuses_the_repository(aws_env, names, docker_log):
         ("image", {"STAND_IN_DOCKER_FAIL": "info"}, "no Docker engine answers"),
         ("image", {"LAMBDA_ARCH": "sparc"}, "LAMBDA_ARCH=sparc is not a Lambda architecture: use x86_64 or arm64"),
         ("image", {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}, "no usable AWS credentials"),
-        (None, {}, "does not exist in us-east-1"),
         ("zip", {}, "is a Zip function"),
         (
             "image",
@@ -152,7 +173,7 @@ def test_second_run_reuses_the_repository(aws_env, names, docker_log):
             "was refused (Error response from daemon: push refused by the stand-in)",
         ),
     ],
-    ids=["no-docker", "no-engine", "bad-arch", "no-credentials", "function-missing", "zip-function", "push-refused"],
+    ids=["no-docker", "no-engine", "bad-arch", "no-credentials", "zip-function", "push-refused"],
 )
 def test_failures_stop_with_one_clear_line(aws_env, names, docker_log, setup, overrides, expected):
     if setup:

@@ -53,6 +53,7 @@ def test_images_are_pinned_to_a_version():
     images = {name: service["image"] for name, service in services().items() if name != "emulator"}
     images.update({flavour: emulator_service(flavour)["image"] for flavour in FLAVOURS})
     assert images.pop("scheduler") == "flow-builder-scheduler:latest"  # built here, never pulled
+    assert images.pop("dashboard") == "flow-builder-dashboard:latest"  # built here too
     assert images.pop("lambda-zip") == "public.ecr.aws/lambda/python:3.12"  # the Lambda runtime itself
     assert images.pop("localstack") == "localstack/localstack:4.14.0"  # last tag usable without an account
     assert re.fullmatch(r"postgres:16\.\d+", images.pop("postgres"))
@@ -80,37 +81,40 @@ def test_emulator_serves_4566_runs_the_hooks_and_reaches_docker(flavour):
     assert service["ports"] == ["127.0.0.1:4566:4566"]
     for mount in (
         "./localstack/init/ready.d:/etc/localstack/init/ready.d:ro",
-        "./localstack/provision.py:/etc/localstack/provision.py:ro",
+        "./infra:/etc/infra:ro",
         "/var/run/docker.sock:/var/run/docker.sock",
     ):
         assert mount in service["volumes"]
-    hook = REPO / "localstack" / "init" / "ready.d" / "10-provision.sh"
+    hook = REPO / "localstack" / "init" / "ready.d" / "10-deploy.sh"
     assert hook.exists() and hook.stat().st_mode & 0o111, "LocalStack runs ready.d scripts as executables"
-    assert (REPO / "localstack" / "provision.py").exists()
+    # The hook runs ../../../infra/deploy.py from where it is mounted: /etc/infra, the infra mount.
+    assert "../../../infra/deploy.py" in hook.read_text() and (REPO / "infra" / "template.yaml").exists()
     assert service["environment"]["LAMBDA_DOCKER_NETWORK"] == load()["networks"]["default"]["name"]
     assert set(service["depends_on"]) == {"postgres", "lambda-zip"}
     assert service["healthcheck"]["test"][:3] == ["CMD", "python3", "-c"]
 
 
-def test_emulator_gives_provisioning_every_input():
+def test_emulator_gives_the_deploy_every_input():
     environment = emulator_service("localstack")["environment"]
     for name in (
         "LAMBDA_PACKAGE", "LAMBDA_ZIP", "LAMBDA_IMAGE_URI", "LAMBDA_ARCH", "FUNCTION_DB_HOST", "FUNCTION_DB_PORT",
-        "FUNCTION_AWS_ENDPOINT_URL", "SCHEDULE_EXPRESSION", "DB_NAME", "DB_USER", "DB_PASSWORD", "DB_SSL_MODE",
+        "CREATE_REPOSITORY", "SCHEDULE_EXPRESSION", "DB_NAME", "DB_USER", "DB_PASSWORD", "DB_SSL_MODE",
         "CUSTOM_AWS_REGION", "USE_DB_SECRETS", "DB_SECRET_ID", "REDRIVE_AFTER_SECONDS", "BATCH_SIZE",
         "TIMEOUT_MARGIN_MS", "SEND_CONCURRENCY", "MAX_FANOUT", "FANOUT_THRESHOLD", "DB_CONNECT_TIMEOUT", "LOG_LEVEL",
     ):  # fmt: skip
         assert name in environment, name
     assert environment["SCHEDULE_EXPRESSION"] == "rate(1 minute)"
-    # The function reaches Postgres and the emulator by service name on the stack's network.
+    # The function reaches Postgres by service name on the stack's network.
     assert environment["FUNCTION_DB_HOST"] in services() and environment["FUNCTION_DB_PORT"] == "5432"
-    assert environment["FUNCTION_AWS_ENDPOINT_URL"] == "http://emulator:4566"
 
 
-def test_each_emulator_deploys_the_package_it_can_run():
-    assert (
-        emulator_service("localstack")["environment"]["LAMBDA_PACKAGE"] == "zip"
-    )  # Community: no ECR, no image functions
+def test_each_emulator_deploys_the_package_it_can_run_with_iam_enforced():
+    localstack = emulator_service("localstack")["environment"]
+    # Community: no ECR, no image functions.
+    assert (localstack["LAMBDA_PACKAGE"], localstack["CREATE_REPOSITORY"]) == ("zip", "false")
+    assert localstack["ENFORCE_IAM"] == "1"
+    ministack = emulator_service("ministack")["environment"]
+    assert (ministack["CREATE_REPOSITORY"], ministack["AUTH"]) == ("true", "true")
     assert emulator_service("localstack")["environment"]["LOCALSTACK_AUTH_TOKEN"] == ""  # passed through for Pro images
     assert emulator_service("ministack")["environment"]["LAMBDA_PACKAGE"] == "image"
     # The image the emulator deploys is the one compose builds.
@@ -183,7 +187,7 @@ def run_healthcheck(flavour: str, address: str) -> int:
 
 
 # The documented /_localstack/init/ready and /_ministack/ready bodies.
-READY = {"stage": "READY", "name": "10-provision.sh"}
+READY = {"stage": "READY", "name": "10-deploy.sh"}
 
 
 @pytest.mark.parametrize(
@@ -235,7 +239,7 @@ def test_emulator_healthcheck_waits_for_successful_hooks(flavour, path, status, 
 
 
 def test_ministack_healthcheck_against_the_real_emulator(emulator):
-    # The test emulator has no ready.d hooks: answering is not enough to count as provisioned.
+    # The test emulator has no ready.d hooks: answering is not enough to count as deployed.
     assert run_healthcheck("ministack", emulator.url.removeprefix("http://")) == 1
 
 

@@ -1,4 +1,10 @@
-"""The e2e suite runs against the stack `make up` started (docker or embedded), located through `.env`."""
+"""The e2e suite runs against the stack `make up` started (docker or embedded), located through `.env`.
+
+The stack is shared with the demo workflows, the worker and whoever uses it: the tests never receive from
+its queue (each receive counts toward the DLQ's limit, and would take other consumers' messages). They
+assert on their own rows, the function's logs and the invoke summary; their workflows are named
+`e2e-<run id> ...` and belong to a user id of their own, removed at the end.
+"""
 
 import urllib.request
 import uuid
@@ -10,7 +16,7 @@ import psycopg2.extras
 import pytest
 
 from embedded import envfile
-from embedded.stack import DLQ, QUEUE, aws_clients
+from embedded.stack import DLQ, FUNCTION, QUEUE, aws_clients
 
 REPO = Path(__file__).resolve().parents[2]
 psycopg2.extras.register_uuid()
@@ -46,7 +52,7 @@ def db(settings):
 
 @pytest.fixture(scope="session")
 def aws(settings):
-    names = ("sqs", "lambda", "secretsmanager", "events")
+    names = ("sqs", "lambda", "secretsmanager", "events", "logs", "iam", "cloudformation")
     return dict(zip(names, aws_clients(settings, *names), strict=True))
 
 
@@ -61,6 +67,24 @@ def dlq_url(aws):
 
 
 @pytest.fixture(scope="session")
+def run_id() -> str:
+    """Marks this run's workflows, so a person reading the table or the logs knows them for the tests'."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def function_logs(aws):
+    """The messages of the function's log group, oldest first (the tests find their own by workflow id)."""
+
+    def read() -> list[str]:
+        paginator = aws["logs"].get_paginator("filter_log_events")
+        events = [e for page in paginator.paginate(logGroupName=f"/aws/lambda/{FUNCTION}") for e in page["events"]]
+        return [e["message"] for e in sorted(events, key=lambda e: e["timestamp"])]
+
+    return read
+
+
+@pytest.fixture(scope="session")
 def owner(db):
     """The user id every workflow of this run belongs to; they (and their executions) go at the end."""
     user_id = uuid.uuid4()
@@ -70,14 +94,14 @@ def owner(db):
 
 
 @pytest.fixture
-def add_workflow(db, owner):
+def add_workflow(db, owner, run_id):
     def add(name: str, cron: str = "*/5 * * * *", tz: str = "UTC", due: datetime | None = None) -> dict:
         due = due or datetime.now(timezone.utc).replace(microsecond=0)
         with db.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
             cur.execute(
                 "INSERT INTO workflows (user_id, name, status, cron, timezone, next_run_at)"
                 " VALUES (%s, %s, 'published', %s, %s, %s) RETURNING *",
-                (owner, f"e2e {name}", cron, tz, due),
+                (owner, f"e2e-{run_id} {name}", cron, tz, due),
             )
             return dict(cur.fetchone())
 

@@ -18,14 +18,16 @@ def workflow(db, workflow_id) -> dict:
         return dict(cur.fetchone())
 
 
-def wait_for_execution(db, workflow_id, timeout: float, status: str = "queued") -> dict | None:
-    """The execution of `workflow_id` once it reaches `status`, or None after `timeout` seconds."""
+def wait_for_execution(db, workflow_id, timeout: float) -> dict | None:
+    """The execution of `workflow_id` once SQS accepted its message (queued_at set), or None after `timeout` s.
+
+    Its status is then `queued`, or further along once a worker consumes the queue."""
     deadline = time.monotonic() + timeout
     while True:
         with db.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
             cur.execute("SELECT * FROM workflow_executions WHERE workflow_id = %s", (workflow_id,))
             rows = [dict(row) for row in cur.fetchall()]
-        if rows and all(row["status"] == status for row in rows):
+        if rows and all(row["queued_at"] is not None for row in rows):
             assert len(rows) == 1, f"one occurrence, one execution: got {rows}"
             return rows[0]
         if time.monotonic() > deadline:
@@ -33,24 +35,20 @@ def wait_for_execution(db, workflow_id, timeout: float, status: str = "queued") 
         time.sleep(1)
 
 
-def take_message(sqs, queue_url: str, execution_id, timeout: float = 30) -> dict | None:
-    """Find the message of `execution_id` and delete it; every other message is put back for the worker."""
-    others, deadline = [], time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            messages = sqs.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=20, WaitTimeSeconds=1
-            ).get("Messages", [])
-            for message in messages:
-                body = json.loads(message["Body"])
-                if body.get("execution_id") == str(execution_id):
-                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-                    return body
-                others.append(message["ReceiptHandle"])
-        return None
-    finally:
-        for handle in others:
-            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
+def wait_for_log_line(function_logs, timeout: float, **fields) -> dict | None:
+    """The function's newest JSON log line holding every one of `fields`, or None after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for message in reversed(function_logs()):
+            try:
+                line = json.loads(message)
+            except ValueError:
+                continue
+            if isinstance(line, dict) and all(line.get(key) == value for key, value in fields.items()):
+                return line
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(1)
 
 
 def invoke_via_make() -> dict:

@@ -36,13 +36,13 @@ def seed(db, count: int) -> dict:
 
 @pytest.fixture
 def cli():
-    """Start one invocation as its own process (`python -m flow_scheduler`), like a separate Lambda
+    """Start one invocation as its own process (`python -m flow_scheduler tick`), like a separate Lambda
     container; one a failed test left running is killed, by its pid, at teardown."""
     started = []
 
     def start() -> subprocess.Popen:
         process = subprocess.Popen(
-            [sys.executable, "-m", "flow_scheduler"], env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-m", "flow_scheduler", "tick"], env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         started.append(process)
         return process

@@ -23,7 +23,7 @@ from scheduler_support import add_workflows, drain, executions, invoke
 def run_cli(env_overrides=None, **popen):
     env = {**os.environ, **(env_overrides or {})}
     return subprocess.Popen(
-        [sys.executable, "-m", "flow_scheduler"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
+        [sys.executable, "-m", "flow_scheduler", "tick"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
     )
 
 

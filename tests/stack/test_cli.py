@@ -1,19 +1,32 @@
-"""`make up/status/invoke/queue/down/clean` of the embedded stack, run for real on free ports in a copy of the repo."""
+"""`make up/status/invoke/queue/down/clean` of the embedded stack, run for real on free ports in a copy of the repo.
+
+The copy's ports are set the way the README tells a newcomer: `make .env`, then edit DB_PORT and EMULATOR_PORT.
+"""
 
 import json
 import os
+import re
+import shlex
 import shutil
+import signal
 import socket
+import stat
 import subprocess
+import time
 from pathlib import Path
 
+import boto3
 import psutil
 import pytest
 
 from embedded.ports import free_port, port_in_use
 
 REPO = Path(__file__).resolve().parents[2]
-COPIED = ["embedded", "localstack", "scheduler_lambda", "db", ".env.example", "Makefile", "pyproject.toml"]
+COPIED = [
+    "embedded", "dashboard", "localstack", "infra", "scheduler_lambda", "db", ".env.example", "Makefile", "pyproject.toml",
+    "README.md",
+]
+FUNCTION = "flow-builder-scheduler"
 
 
 @pytest.fixture(scope="module")
@@ -27,32 +40,46 @@ def checkout(tmp_path_factory):
         else:
             shutil.copy2(source, root / name)
     (root / ".venv").symlink_to(REPO / ".venv")
+    # Older than the shared venv's stamp: no command run here ever reinstalls it.
+    os.utime(root / "pyproject.toml", (0, 0))
     return root
 
 
 @pytest.fixture(scope="module")
 def ports():
-    return {"DB_PORT": free_port(), "EMULATOR": free_port()}
+    return {"DB_PORT": free_port(), "EMULATOR": free_port(), "DASHBOARD_PORT": free_port()}
+
+
+def user_env() -> dict[str, str]:
+    """The shell of a newcomer: none of the stack's variables set, so .env decides."""
+    names = ("DB_PORT", "EMULATOR_PORT", "AWS_ENDPOINT_URL", "STACK", "MAKEFLAGS", "MAKELEVEL", "TZ")
+    return {key: value for key, value in os.environ.items() if key not in names} | {"STACK": "embedded"}
 
 
 @pytest.fixture(scope="module")
 def make(checkout, ports):
-    env = {
-        **os.environ,
-        "STACK": "embedded",
-        "DB_PORT": str(ports["DB_PORT"]),
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ports['EMULATOR']}",
-    }
-
     def run(*args: str, **extra_env: str) -> subprocess.CompletedProcess:
-        # -o: the shared venv is installed already; never reinstall it from this copy.
-        command = ["make", "--no-print-directory", "-o", ".venv/.installed", *args]
+        command = ["make", "--no-print-directory", *args]
         return subprocess.run(
-            command, cwd=checkout, env={**env, **extra_env}, capture_output=True, text=True, timeout=300
+            command, cwd=checkout, env={**user_env(), **extra_env}, capture_output=True, text=True, timeout=300
         )
 
+    created = run(".env")
+    assert created.returncode == 0 and "created .env from .env.example" in created.stdout, created.stderr
+    env_file = checkout / ".env"
+    text = env_file.read_text()
+    text = re.sub(r"(?m)^DB_PORT=.*$", f"DB_PORT={ports['DB_PORT']}", text)
+    text = re.sub(r"(?m)^EMULATOR_PORT=.*$", f"EMULATOR_PORT={ports['EMULATOR']}", text)
+    env_file.write_text(re.sub(r"(?m)^DASHBOARD_PORT=.*$", f"DASHBOARD_PORT={ports['DASHBOARD_PORT']}", text))
     yield run
     run("down")
+
+
+def shell(checkout: Path, line: str) -> subprocess.CompletedProcess:
+    """A README line, run by bash as a user would type it."""
+    return subprocess.run(
+        ["bash", "-c", line], cwd=checkout, env=user_env(), capture_output=True, text=True, timeout=300
+    )
 
 
 def pids(checkout: Path) -> list[int]:
@@ -74,12 +101,16 @@ def running(pid: int) -> bool:
 
 
 def test_up_twice_invoke_queue_status_down(make, checkout, ports):
+    assert stat.S_IMODE((checkout / ".env").stat().st_mode) == 0o600
+    assert "'.env' is up to date" in make(".env").stdout  # an existing .env is kept
     first = make("up")
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "created .env from .env.example" in first.stdout
     assert "stack ready" in first.stdout
+    assert 'make aws ARGS="sqs get-queue-attributes --queue-url' in first.stdout  # reaches this stack, not 4566
     assert f"127.0.0.1:{ports['DB_PORT']}" in first.stdout and f"http://127.0.0.1:{ports['EMULATOR']}" in first.stdout
-    for part in ("postgres", "emulator", "lambda", "schedule", "queue", "dlq"):
+    assert "executing change set" in first.stdout
+    assert f"dashboard: http://127.0.0.1:{ports['DASHBOARD_PORT']}" in first.stdout
+    for part in ("postgres", "emulator", "stack", "lambda", "schedule", "queue", "dlq", "dashboard"):
         assert any(line.split()[:1] == [part] for line in first.stdout.splitlines()), f"{part} missing from the table"
     started = pids(checkout)
     assert len(started) == 2 and all(map(running, started))
@@ -88,7 +119,7 @@ def test_up_twice_invoke_queue_status_down(make, checkout, ports):
     assert second.returncode == 0, second.stdout + second.stderr
     assert "postgres: already running" in second.stdout and "emulator: already running" in second.stdout
     assert "database: db/init already applied" in second.stdout
-    assert " created " not in second.stdout and " updated " not in second.stdout
+    assert "stack flow-builder: no changes" in second.stdout and "executing change set" not in second.stdout
     assert pids(checkout) == started
 
     assert make("status").returncode == 0
@@ -98,10 +129,7 @@ def test_up_twice_invoke_queue_status_down(make, checkout, ports):
     assert isinstance(summary["enqueued"], int) and isinstance(summary["invalid"], int)
     peek = make("queue")
     assert peek.returncode == 0 and "flow-builder-queue:" in peek.stdout, peek.stderr
-    count = subprocess.run(
-        [str(checkout / ".venv/bin/python"), "-m", "embedded", "psql", "-tA", "-c", "SELECT count(*) FROM workflows"],
-        cwd=checkout, env={**os.environ, "DB_PORT": str(ports["DB_PORT"])}, capture_output=True, text=True,
-    )  # fmt: skip
+    count = make("psql", "ARGS=-tA -c 'SELECT count(*) FROM workflows'")
     assert count.returncode == 0 and int(count.stdout) > 0, count.stderr
 
     down = make("down")
@@ -109,6 +137,7 @@ def test_up_twice_invoke_queue_status_down(make, checkout, ports):
     assert "emulator: stopped" in down.stdout and "postgres: stopped" in down.stdout
     assert not any(map(running, started))
     assert not port_in_use("127.0.0.1", ports["DB_PORT"]) and not port_in_use("127.0.0.1", ports["EMULATOR"])
+    assert not port_in_use("127.0.0.1", ports["DASHBOARD_PORT"])
     stopped = make("status")
     assert stopped.returncode != 0 and "stopped" in stopped.stdout
 
@@ -171,7 +200,195 @@ def test_down_and_clean_without_a_venv_or_a_stack(tmp_path):
         assert result.returncode == 0 and said in result.stdout, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("taken", ["DB_PORT", "EMULATOR"])
+def readme_block(heading: str, containing: str = "") -> list[str]:
+    """The commands of the README's bash blocks under `heading` (those holding `containing`), comments cut."""
+    section = (REPO / "README.md").read_text().split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", section, re.S):
+        if containing in block:
+            commands += [re.split(r"\s{2,}#", line)[0].strip() for line in block.splitlines() if line.strip()]
+    return commands
+
+
+def shows_stack_ready(out, ports):
+    assert "stack ready" in out and f"127.0.0.1:{ports['DB_PORT']}" in out
+
+
+def shows_last_tick(out, ports):
+    assert any(line.split()[:2] == ["last", "tick"] for line in out.splitlines())
+
+
+def shows_summary(out, ports):
+    assert isinstance(json.loads(out)["enqueued"], int)
+
+
+def shows_queue(out, ports):
+    assert "== flow-builder-queue:" in out and "== flow-builder-queue-dlq:" in out
+
+
+def shows_demo_rows(out, ports):
+    assert "Broken schedule: flagged by the scheduler" in out and "every tuesday" in out
+
+
+def shows_this_stacks_queues(out, ports):
+    # This stack's port, not awslocal's default 4566; and no deprecation banner burying the answer.
+    assert f"http://127.0.0.1:{ports['EMULATOR']}/000000000000/flow-builder-queue" in out
+    assert "deprecat" not in out.lower() and json.loads(out)["QueueUrls"]
+
+
+def shows_berlin_weekdays(out, ports):
+    header, *lines = out.splitlines()
+    assert len(lines) == 5 and all(" 09:00 CE" in line for line in lines), out
+
+
+def shows_tick_lines(out, ports):
+    assert '"action": "tick"' in out and "== postgres:" in out
+
+
+def shows_stopped(out, ports):
+    assert "emulator: stopped" in out and "postgres: stopped" in out
+
+
+QUICK_START = {
+    "make up": shows_stack_ready,
+    "make test": None,  # the suite this test belongs to
+    "make status": shows_last_tick,
+    "make invoke": shows_summary,
+    "make queue": shows_queue,
+    "make psql": shows_demo_rows,
+    "make aws": shows_this_stacks_queues,
+    "make preview": shows_berlin_weekdays,
+    "make logs": shows_tick_lines,
+    "make down": shows_stopped,
+}
+
+
+def test_the_readme_quick_start_runs_as_written(checkout, ports):
+    commands = readme_block("## Quick start")
+    assert commands[0] == "make up" and commands[-1] == "make down", commands
+    for command in commands:
+        key = " ".join(shlex.split(command)[:2])
+        assert key in QUICK_START, f"the README's Quick start runs `{command}`: say in QUICK_START what it must show"
+        if QUICK_START[key] is None:
+            continue
+        result = shell(checkout, command)
+        assert result.returncode == 0, f"`{command}` failed:\n{result.stdout}{result.stderr}"
+        QUICK_START[key](result.stdout, ports)
+
+
+def test_the_readme_tick_recipe_runs_as_written(make, checkout):
+    (recipe,) = [readme_block("### The summary and the logs", containing="flow_scheduler tick")]
+    assert make("up").returncode == 0
+    result = shell(checkout, "\n".join(["set -euo pipefail", *recipe]))
+    assert result.returncode == 0, result.stderr
+    assert isinstance(json.loads(result.stdout)["enqueued"], int)
+
+
+def function_config(ports) -> dict:
+    lam = boto3.client(
+        "lambda", endpoint_url=f"http://127.0.0.1:{ports['EMULATOR']}", region_name="us-east-1",
+        aws_access_key_id="test", aws_secret_access_key="test",
+    )  # fmt: skip
+    return lam, lam.get_function_configuration(FunctionName=FUNCTION)
+
+
+def test_a_bad_setting_deploys_nothing(make, checkout, ports):
+    started = pids(checkout)
+    _, before = function_config(ports)
+    result = make("up", BATCH_SIZE="abc")
+    assert result.returncode != 0
+    (line,) = result.stderr.splitlines()[:1]
+    assert line.startswith("error: BATCH_SIZE='abc' is not a whole number") and "nothing was started" in line, line
+    assert "provision" not in result.stdout
+    assert pids(checkout) == started
+    _, after = function_config(ports)
+    assert after["Environment"] == before["Environment"] and after["RevisionId"] == before["RevisionId"]
+
+
+def test_status_shows_a_failed_last_tick_and_fails(make, ports):
+    # What a bad setting did before `make up` checked settings: a function whose every tick fails.
+    lam, config = function_config(ports)
+    lam.update_function_configuration(
+        FunctionName=FUNCTION, Environment={"Variables": {**config["Environment"]["Variables"], "BATCH_SIZE": "abc"}}
+    )
+    lam.get_waiter("function_updated_v2").wait(FunctionName=FUNCTION, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    assert make("invoke").returncode != 0
+    status = make("status")
+    assert status.returncode != 0
+    (last,) = [line for line in status.stdout.splitlines() if line.split()[:2] == ["last", "tick"]]
+    assert "FAILED (config_error): BATCH_SIZE='abc' is not a whole number" in last, last
+
+    assert make("up").returncode == 0  # redeploys the settings from .env
+    assert make("invoke").returncode == 0
+    healthy = make("status")
+    assert healthy.returncode == 0, healthy.stdout
+    assert "ok: claimed" in [line for line in healthy.stdout.splitlines() if line.startswith("  last tick")][0]
+
+
+def test_logs_follow_prints_new_lines_as_they_come(make, checkout):
+    follower = subprocess.Popen(
+        ["make", "--no-print-directory", "logs", "FOLLOW=1"], cwd=checkout, env=user_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert "following, Ctrl-C stops" in follower.stdout.readline()
+        invoked = make("invoke")
+        assert invoked.returncode == 0
+        marker = f'"duration_ms": {json.loads(invoked.stdout)["duration_ms"]}'
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = follower.stdout.readline()
+            if '"action": "tick"' in line and marker in line:
+                break
+        else:
+            pytest.fail("the invocation's tick line never reached `make logs FOLLOW=1`")
+    finally:
+        os.killpg(follower.pid, signal.SIGINT)
+        follower.wait(timeout=30)
+    assert make("down").returncode == 0
+
+
+def test_docker_stack_without_the_compose_plugin_says_so(make, tmp_path):
+    if shutil.which("docker") is None:
+        pytest.skip("no docker CLI here")
+    no_plugins = {**os.environ, "DOCKER_CONFIG": str(tmp_path)}
+    probe = subprocess.run(["docker", "compose", "version"], env=no_plugins, capture_output=True)
+    if probe.returncode == 0:
+        pytest.skip("the compose plugin is installed here")
+    result = make("up", STACK="docker", DOCKER_CONFIG=str(tmp_path))
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[0] == (
+        "error: docker compose not found: install the compose plugin (docker-compose-plugin), or use STACK=embedded"
+    )
+
+
+def test_build_without_a_docker_engine_says_so(make):
+    if shutil.which("docker") is None or subprocess.run(["docker", "info"], capture_output=True).returncode == 0:
+        pytest.skip("needs a docker CLI with no engine answering")
+    for target in ("build", "push"):
+        result = make(target)
+        assert result.returncode != 0
+        assert result.stderr.splitlines()[0] == (
+            "error: no Docker engine answers 'docker info': start Docker (Docker Desktop, or 'systemctl start docker') and retry"
+        )
+
+
+def test_docker_stack_publishes_the_emulator_where_the_endpoint_says(make):
+    # Dry runs: .env's EMULATOR_PORT reaches compose through .env; a shell's AWS_ENDPOINT_URL decides instead.
+    from_env_file = make("-n", "up", STACK="docker")
+    assert "\ndocker compose up -d --wait\n" in from_env_file.stdout, from_env_file.stdout
+    from_shell = make("-n", "up", STACK="docker", AWS_ENDPOINT_URL="http://127.0.0.1:4999/")
+    assert "\nEMULATOR_PORT=4999 docker compose up -d --wait\n" in from_shell.stdout, from_shell.stdout
+
+
+def test_help_lists_every_command_in_aligned_columns(make):
+    lines = [line for line in make("help").stdout.splitlines() if line.startswith("  make ")]
+    assert {"make .env", "make aws", "make preview"} <= {" ".join(line.split()[:2]) for line in lines}
+    columns = {len(line) - len(line[len("  make ") :].split(" ", 1)[1].lstrip()) for line in lines}
+    assert len(columns) == 1, lines
+
+
+@pytest.mark.parametrize("taken", ["DB_PORT", "EMULATOR", "DASHBOARD_PORT"])
 def test_a_taken_port_is_one_clear_line_and_nothing_starts(make, checkout, ports, taken):
     with socket.socket() as squatter:
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -180,7 +397,7 @@ def test_a_taken_port_is_one_clear_line_and_nothing_starts(make, checkout, ports
         result = make("up")
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    variable = "DB_PORT" if taken == "DB_PORT" else "AWS_ENDPOINT_URL"
+    variable = "AWS_ENDPOINT_URL" if taken == "EMULATOR" else taken
     assert len(errors) == 1, result.stderr
     assert f"port {ports[taken]} " in errors[0] and variable in errors[0] and "already in use" in errors[0]
     assert not any(map(running, pids(checkout)))

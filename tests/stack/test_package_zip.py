@@ -42,3 +42,33 @@ def test_lambda_platform_zip_carries_python312_manylinux_binaries(build_zip, tmp
     names = zipfile.ZipFile(zip_path).namelist()
     assert any(n.startswith("psycopg2/_psycopg.cpython-312-x86_64-linux-gnu") for n in names), names[:20]
     assert "flow_scheduler/handler.py" in names
+
+
+def test_a_second_function_zips_its_own_packages_and_pins(tmp_path):
+    # The worker's shape: its package plus flow_scheduler (whose db and config it imports), its own pins.
+    worker = tmp_path / "flow_probe"
+    worker.mkdir()
+    (worker / "__init__.py").write_text("")
+    (worker / "handler.py").write_text("from flow_scheduler import config\n")
+    pins = tmp_path / "requirements.txt"
+    pins.write_text((REPO / "scheduler_lambda" / "requirements.txt").read_text())
+    output = tmp_path / "probe.zip"
+    command = [
+        sys.executable, str(REPO / "scheduler_lambda" / "package_zip.py"), "--output", str(output),
+        "--package", str(worker), "--package", str(REPO / "scheduler_lambda" / "flow_scheduler"),
+        "--requirements", str(pins),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    names = zipfile.ZipFile(output).namelist()
+    assert {"flow_probe/handler.py", "flow_scheduler/config.py"} <= set(names)
+    assert any(n.startswith("psycopg2/") for n in names)
+
+
+def test_a_folder_that_is_no_package_is_one_line(tmp_path):
+    script = str(REPO / "scheduler_lambda" / "package_zip.py")
+    command = [sys.executable, script, "--output", str(tmp_path / "x.zip"), "--package", str(REPO / "db")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1
+    expected = f"package_zip: --package {REPO / 'db'} is not a Python package (no __init__.py): name a package folder"
+    assert result.stderr.strip() == expected

@@ -1,8 +1,8 @@
 """The emulator's ready.d hook, run with the environment docker-compose.yml gives the emulator
-container, against the real MiniStack: the function it deploys must reach Postgres and the
-emulator by their service names, and deploy the package each flavour can run.
+container, against the real MiniStack: the template it deploys must point the function at Postgres
+by its service name, and deploy the package each flavour can run.
 
-Each flavour provisions its own account (a 12-digit access key is an account in MiniStack),
+Each flavour deploys in its own account (a 12-digit access key is an account in MiniStack),
 so the fixed resource names do not meet the other tests' resources.
 """
 
@@ -16,12 +16,12 @@ import boto3
 import pytest
 from compose_files import REPO, emulator_service, load
 
-HOOK = REPO / "localstack" / "init" / "ready.d" / "10-provision.sh"
+HOOK = REPO / "localstack" / "init" / "ready.d" / "10-deploy.sh"
 ACCOUNTS = {"localstack": "111111111111", "ministack": "222222222222"}
 
 
 @pytest.fixture
-def provisioned(request, emulator, tmp_path):
+def deployed(request, emulator, tmp_path):
     flavour = request.param
     environment = {key: str(value) for key, value in emulator_service(flavour)["environment"].items()}
     if environment["LAMBDA_PACKAGE"] == "zip":
@@ -36,7 +36,7 @@ def provisioned(request, emulator, tmp_path):
         ["sh", str(HOOK)],  # MiniStack runs ready.d scripts with sh, LocalStack executes them
         env={
             "PATH": os.environ["PATH"],
-            "PROVISION_PYTHON": sys.executable,
+            "DEPLOY_PYTHON": sys.executable,
             "AWS_ENDPOINT_URL": emulator.url,
             **credentials,
             **environment,
@@ -50,17 +50,17 @@ def provisioned(request, emulator, tmp_path):
     return flavour, lambda service: session.client(service, endpoint_url=emulator.url)
 
 
-@pytest.mark.parametrize("provisioned", ["localstack", "ministack"], indirect=True)
-def test_function_reaches_the_stack_by_service_name(provisioned):
-    flavour, client = provisioned
+@pytest.mark.parametrize("deployed", ["localstack", "ministack"], indirect=True)
+def test_function_reaches_the_stack_by_service_name(deployed):
+    flavour, client = deployed
     config = client("lambda").get_function_configuration(FunctionName="flow-builder-scheduler")
     variables = config["Environment"]["Variables"]
     services = load()["services"]
 
     assert variables["DB_HOST"] == "postgres" and "postgres" in services
     assert variables["DB_PORT"] == "5432"
-    assert variables["AWS_ENDPOINT_URL"] == "http://emulator:4566" and "emulator" in services
-    assert variables["SQS_URL"] == f"http://emulator:4566/{ACCOUNTS[flavour]}/flow-builder-queue"
+    assert "AWS_ENDPOINT_URL" not in variables  # each emulator points its functions at itself
+    assert variables["SQS_URL"].endswith(f"/{ACCOUNTS[flavour]}/flow-builder-queue")
     assert variables["DB_SSL_MODE"] == "disable"  # the postgres image serves no TLS
     assert variables["DB_PASSWORD"] == "flowbuilder-local"  # the password the postgres service is created with
     assert config["Architectures"] == ["x86_64"]
@@ -71,6 +71,9 @@ def test_function_reaches_the_stack_by_service_name(provisioned):
     else:
         assert config["PackageType"] == "Zip"
         assert config["Handler"] == "flow_scheduler.handler.lambda_handler"
+    # LocalStack Community has no ECR: its deploy leaves the repository out.
+    repositories = client("ecr").describe_repositories()["repositories"]
+    assert [r["repositoryName"] for r in repositories] == (["flow-builder-scheduler"] if flavour == "ministack" else [])
 
     (target,) = client("events").list_targets_by_rule(Rule="flow-builder-scheduler")["Targets"]
     assert target["Arn"] == config["FunctionArn"]

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Ready hook: deploy infra/template.yaml to this emulator with ../../../infra/deploy.py
+# (LocalStack, MiniStack, or the host). Local only: dummy credentials, the emulator's endpoint.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+deploy="$here/../../../infra/deploy.py"
+export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://localhost:4566}"
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+
+# The first interpreter that can import boto3: an explicit choice, LocalStack's own venv,
+# the project's venv (on the host), then the image's python3 (MiniStack).
+for candidate in "${DEPLOY_PYTHON:-}" /opt/code/localstack/.venv/bin/python "$here/../../../.venv/bin/python" python3; do
+    if [ -n "$candidate" ] && "$candidate" -c 'import boto3' >/dev/null 2>&1; then
+        exec "$candidate" "$deploy"
+    fi
+done
+echo "10-deploy.sh: no python3 with boto3 found; set DEPLOY_PYTHON to one (e.g. .venv/bin/python)" >&2
+exit 1

@@ -1,0 +1,131 @@
+"""infra/template.yaml read statically: cfn-lint clean, least-privilege roles, every resource of Contract 6."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cfnlint.decode import decode
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "infra" / "template.yaml"
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    parsed, problems = decode(str(TEMPLATE))
+    assert not problems, problems
+    return parsed
+
+
+def resources(template, kind: str) -> dict:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def branches(value):
+    """Every value an Fn::If may produce (both branches), flattened; AWS::NoValue dropped."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        for branch in value["Fn::If"][1:]:
+            yield from branches(branch)
+    elif isinstance(value, list):
+        for item in value:
+            yield from branches(item)
+    elif value != {"Ref": "AWS::NoValue"}:
+        yield value
+
+
+def test_cfn_lint_is_clean_informational_checks_included():
+    # -I: also the informational checks (deletion and update-replace policies of stateful resources, ...).
+    result = subprocess.run(
+        [Path(sys.executable).with_name("cfn-lint"), "--include-checks", "I", "--", str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_it_is_a_sam_template_read_top_to_bottom(template):
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    assert list(template)[-4:] == ["Parameters", "Conditions", "Resources", "Outputs"]
+    undocumented = [name for name, p in template["Parameters"].items() if not p.get("Description")]
+    assert undocumented == [], "every environment difference is a parameter with a description"
+
+
+def test_every_role_is_least_privilege(template):
+    roles = resources(template, "AWS::IAM::Role")
+    assert roles
+    for name, role in roles.items():
+        statements = [
+            statement
+            for policy in role["Properties"].get("Policies", [])
+            for statement in branches(policy["PolicyDocument"]["Statement"])
+        ]
+        assert statements, name
+        for statement in statements:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not [a for a in actions if "*" in a], f"{name} {statement.get('Sid')}: wildcard action"
+            for resource in branches(statement["Resource"]):
+                assert resource != "*" and "*" not in str(resource), f"{name} {statement.get('Sid')}: wildcard resource"
+        # Services only: a role no person or other account can assume.
+        (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+
+
+def test_the_scheduler_role_grants_exactly_what_the_readme_states(template):
+    role = template["Resources"]["SchedulerRole"]["Properties"]
+    statements = {s["Sid"]: s for s in branches(role["Policies"][0]["PolicyDocument"]["Statement"])}
+    assert statements["OwnLogs"]["Resource"] == {"Fn::Sub": "${SchedulerLogGroup.Arn}"}
+    assert statements["SendToQueue"]["Resource"] == {"Fn::GetAtt": ["Queue", "Arn"]}
+    secret = template["Resources"]["SchedulerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][-1]
+    assert secret["Fn::If"][0] == "ReadsSecret"  # only with USE_DB_SECRETS=true
+    assert role["ManagedPolicyArns"]["Fn::If"][0] == "InVpc"  # ENI actions only in a VPC
+    (fanout,) = [s for s in role["Policies"][0]["PolicyDocument"]["Statement"] if "Fn::If" in s and s["Fn::If"][0] == "FansOut"]
+    assert fanout["Fn::If"][1]["Action"] == "lambda:InvokeFunction"  # only with MAX_FANOUT above 0, on itself only
+    assert fanout["Fn::If"][1]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:flow-builder-scheduler"
+    }
+    assert set(statements) == {"OwnLogs", "SendToQueue", "InvokeOwnCopies", "ReadDatabaseSecret"}
+
+
+def test_every_resource_of_contract_6_is_declared_once(template):
+    named = {
+        (r["Type"], str(r["Properties"].get(key)))
+        for r in template["Resources"].values()
+        for key in ("QueueName", "Name", "RepositoryName", "FunctionName", "LogGroupName")
+        if isinstance(r["Properties"].get(key), str)
+    }
+    assert named == {
+        ("AWS::SQS::Queue", "flow-builder-queue"),
+        ("AWS::SQS::Queue", "flow-builder-queue-dlq"),
+        ("AWS::SecretsManager::Secret", "flow-builder/db"),
+        ("AWS::ECR::Repository", "flow-builder-scheduler"),
+        ("AWS::Lambda::Function", "flow-builder-scheduler"),
+        ("AWS::Logs::LogGroup", "/aws/lambda/flow-builder-scheduler"),
+        ("AWS::Events::Rule", "flow-builder-scheduler"),
+    }
+    queue = template["Resources"]["Queue"]["Properties"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    assert template["Resources"]["Repository"]["Condition"] == "HasRepository"
+    permission = template["Resources"]["SchedulerInvokePermission"]["Properties"]
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["SchedulerRule", "Arn"]}
+    assert set(template["Outputs"]) >= {"QueueUrl", "DeadLetterQueueUrl", "FunctionArn", "RepositoryUri"}
+    # No resource is declared anywhere else: the provisioning script is gone.
+    assert not (REPO / "localstack" / "provision.py").exists()
+
+
+def test_the_function_gets_every_scheduler_setting(template):
+    function = template["Resources"]["SchedulerFunction"]["Properties"]
+    assert function["Timeout"] == 60
+    variables = set(function["Environment"]["Variables"])
+    readme = (REPO / "README.md").read_text()
+    table = readme[readme.index("## Configuration") : readme.index("## The same handler on AWS")]
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", table, re.MULTILINE))
+    # AWS_ENDPOINT_URL is the emulator's to set (both emulators set it for their functions); unset on AWS.
+    assert variables == documented - {"AWS_ENDPOINT_URL"}
+    assert template["Parameters"]["DbSslMode"]["Default"] == "require"
+    assert template["Parameters"]["DbPassword"]["NoEcho"] is True

@@ -1,0 +1,107 @@
+"""One execution from message to outcome: claim it (once), run it, record how it ended."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from pathlib import Path
+
+from flow_scheduler.db import Database
+from flow_scheduler.logs import log
+from flow_scheduler.sql import named_queries
+
+from .message import ExecutionMessage
+from .runner import Outcome, Run, Runner
+
+
+@cache
+def _queries() -> dict[str, str]:
+    return named_queries(Path(__file__).with_name("queries.sql"))
+
+
+class Lifecycle:
+    def __init__(self, database: Database, runner: Runner, running_timeout_seconds: int, max_attempts: int):
+        self._db = database
+        self._runner = runner
+        self._running_timeout = running_timeout_seconds
+        self._max_attempts = max_attempts
+
+    def handle(self, message: ExecutionMessage) -> str:
+        """Carry the execution as far as it goes; returns what happened (completed, failed, skipped, unknown).
+        Database errors propagate: the message is then a batch item failure and SQS delivers it again."""
+        run = self._db.transaction(lambda cur: self._claim(cur, message))
+        if run is None:
+            return self._db.transaction(lambda cur: self._not_claimed(cur, message))
+        ids = {"execution_id": str(run.execution_id), "workflow_id": str(run.workflow_id)}
+        log("execution_started", **ids, trigger=run.trigger, attempt=run.attempt)
+        try:
+            outcome = self._runner(run)
+        except Exception as err:  # the workflow's own failure, whatever it raised
+            outcome = Outcome(f"{type(err).__name__}: {err}")
+        finished = self._db.transaction(lambda cur: self._finish(cur, run, outcome))
+        if not finished:
+            log("execution_superseded", logging.WARNING, **ids, attempt=run.attempt,
+                reason="another worker claimed it again after WORKER_RUNNING_TIMEOUT_SECONDS; its outcome stands")  # fmt: skip
+            return "skipped"
+        level = logging.INFO if outcome.error is None else logging.WARNING
+        log(f"execution_{outcome.status}", level, **ids, attempt=run.attempt, error=outcome.error)
+        return outcome.status
+
+    def _claim(self, cur, message: ExecutionMessage) -> Run | None:
+        cur.execute(
+            _queries()["claim"],
+            {
+                "execution_id": message.execution_id,
+                "queued_at": message.queued_at,
+                "running_timeout": self._running_timeout,
+                "max_attempts": self._max_attempts,
+            },
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        execution_id, workflow_id, user_id, trigger, attempt, definition = row
+        return Run(execution_id, workflow_id, user_id, trigger, attempt, definition or {})
+
+    def _finish(self, cur, run: Run, outcome: Outcome) -> bool:
+        cur.execute(
+            _queries()["finish"],
+            {
+                "execution_id": run.execution_id,
+                "attempt": run.attempt,
+                "status": outcome.status,
+                "error": outcome.error,
+            },
+        )
+        return cur.fetchone() is not None
+
+    def _not_claimed(self, cur, message: ExecutionMessage) -> str:
+        """Why the claim found nothing: acknowledged in every case, so SQS stops delivering it."""
+        ids = {"execution_id": str(message.execution_id), "workflow_id": str(message.workflow_id)}
+        reason = (
+            f"no worker finished it in {self._max_attempts} attempts (WORKER_MAX_ATTEMPTS): each run stopped mid-way "
+            f"and stayed running longer than WORKER_RUNNING_TIMEOUT_SECONDS={self._running_timeout}"
+        )
+        cur.execute(
+            _queries()["abandon"],
+            {"execution_id": message.execution_id, "error": reason,
+             "running_timeout": self._running_timeout, "max_attempts": self._max_attempts},
+        )  # fmt: skip
+        if cur.fetchone() is not None:
+            log("execution_abandoned", logging.ERROR, **ids, error=reason)
+            return "failed"
+        cur.execute(_queries()["state"], {"execution_id": message.execution_id})
+        row = cur.fetchone()
+        if row is None:
+            # Its workflow was deleted (executions go with it): nothing to run, and retrying cannot change that.
+            log(
+                "execution_unknown",
+                logging.WARNING,
+                **ids,
+                reason="no such execution (workflow deleted?); acknowledged",
+            )
+            return "unknown"
+        status, attempts, started_at = row
+        log("execution_skipped", **ids, status=status, attempts=attempts, started_at=started_at,
+            reason="already taken by a worker: a duplicate delivery, acknowledged")  # fmt: skip
+        return "skipped"
