@@ -6,7 +6,6 @@ import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import boto3
 import psycopg2.extras
 
 from flow_scheduler import handler
@@ -84,11 +83,10 @@ class LambdaContext:
             return 60_000 if cur.fetchone()[0] < self.stop_after else 1_000
 
 
-def copy_ticks(function_arn: str, request_id: str) -> list[dict]:
-    """The `tick` log lines that the copies started by invocation `request_id` wrote to CloudWatch Logs
-    (none while the log group does not exist: no invocation has ended yet)."""
-    logs = boto3.client("logs", region_name="us-east-1")
-    group = "/aws/lambda/" + function_arn.split(":")[-1]
+def copy_ticks(logs, function_name: str, request_id: str | None = None) -> list[dict]:
+    """The `tick` log lines that fan-out copies (of invocation `request_id`, or of any) wrote to the
+    function's CloudWatch log group; none while the group does not exist (no invocation has ended)."""
+    group = "/aws/lambda/" + function_name
     if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
         return []
     lines = []
@@ -98,6 +96,7 @@ def copy_ticks(function_arn: str, request_id: str) -> list[dict]:
                 line = json.loads(event["message"])
             except ValueError:
                 continue
-            if isinstance(line, dict) and line.get("action") == "tick" and line.get("copy_of") == request_id:
-                lines.append(line)
+            if isinstance(line, dict) and line.get("action") == "tick" and "copy_of" in line:
+                if request_id is None or line["copy_of"] == request_id:
+                    lines.append(line)
     return lines

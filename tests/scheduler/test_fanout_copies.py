@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+import boto3
+
 from scheduler_support import LambdaContext, add_workflows, copy_ticks, drain, executions, invoke
 
 
@@ -42,6 +44,7 @@ def test_a_busy_tick_fans_out_to_copies_that_finish_its_backlog(db, sqs, queue, 
     sent = Counter(m["body"]["execution_id"] for m in drain(sqs, queue))
     assert set(sent) == {str(r["id"]) for r in rows} and max(sent.values()) == 1, "0 lost, 0 duplicated"
 
-    copies = copy_ticks(function_arn, context.aws_request_id)
+    logs = boto3.client("logs", region_name="us-east-1")
+    copies = copy_ticks(logs, function_arn.split(":")[-1], context.aws_request_id)
     assert copies and all(line["fanned_out"] == 0 for line in copies), "a copy never fans out further"
     assert original["claimed"] + sum(line["claimed"] for line in copies) == 3_000, (original, copies)

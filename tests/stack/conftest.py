@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import boto3
+import psycopg2
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,6 +21,17 @@ def probe_database(postgres) -> dict:
     for sql_file in sorted((REPO / "db" / "init").glob("*.sql")):
         postgres.psql("-v", "ON_ERROR_STOP=1", "-f", str(sql_file), dbname=name)
     return {**postgres.conninfo, "dbname": name}
+
+
+@pytest.fixture
+def probe_db(probe_database):
+    """An autocommit connection to the deployed function's database, emptied."""
+    conn = psycopg2.connect(**probe_database)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("TRUNCATE workflows, workflow_executions")
+    yield conn
+    conn.close()
 
 
 @pytest.fixture
