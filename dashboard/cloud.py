@@ -17,8 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dashboard.down import PartDown
 from embedded.stack import DLQ, FUNCTION, QUEUE
-
-LOG_GROUP = f"/aws/lambda/{FUNCTION}"
+from embedded.ticks import LOG_GROUP, outcome
 MOVE_LIMIT = 1000  # messages moved back per click: a redrive is bounded, the next click moves more
 
 
@@ -127,11 +126,8 @@ class Cloud:
             raise
         found = []
         for event in events:
-            try:
-                line = json.loads(event["message"])
-            except ValueError:
-                continue
-            if isinstance(line, dict) and line.get("action") in ("tick", "tick_failed", "config_error"):
+            line = outcome(event["message"])
+            if line is not None:
                 line["at"] = datetime.fromtimestamp(event["timestamp"] / 1000, timezone.utc)
                 found.append(line)
         found.sort(key=lambda line: line["at"], reverse=True)

@@ -25,7 +25,7 @@ from bench.services import running_services
 from dashboard.cloud import DLQ, QUEUE
 from embedded.dashboard import Dashboard
 from embedded.ports import free_port
-from flow_scheduler.sql import named
+from flow_scheduler.sql import named_queries
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "dashboard.json"
@@ -35,7 +35,7 @@ REQUESTS, WARM_UPS = 30, 3
 
 @cache
 def query(name: str) -> str:
-    return named(Path(__file__).with_name("measure.sql"))[name]
+    return named_queries(Path(__file__).with_name("measure.sql"))[name]
 
 
 def seed(conninfo: dict, workflows: int, executions: int) -> str:

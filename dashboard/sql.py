@@ -3,9 +3,9 @@
 from functools import cache
 from pathlib import Path
 
-from flow_scheduler.sql import named
+from flow_scheduler.sql import named_queries
 
 
 @cache
 def query(name: str) -> str:
-    return named(Path(__file__).with_name("queries.sql"))[name]
+    return named_queries(Path(__file__).with_name("queries.sql"))[name]

@@ -41,6 +41,7 @@ PARAMETERS = {
     "DbUser": "DB_USER",
     "DbPassword": "DB_PASSWORD",
     "DbSslMode": "DB_SSL_MODE",
+    "DbSslRootCert": "DB_SSL_ROOT_CERT",
     "UseDbSecrets": "USE_DB_SECRETS",
     "DbSecretArn": "DB_SECRET_ARN",
     "RedriveAfterSeconds": "REDRIVE_AFTER_SECONDS",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import uuid
 import zipfile
 
@@ -31,8 +32,12 @@ def test_a_missing_worker_is_a_row_that_says_so(lam):
 
 def test_the_worker_and_its_mapping(lam, sqs, queue):
     name = f"worker-{uuid.uuid4().hex[:8]}"
+    iam = boto3.client("iam", region_name="us-east-1")  # the emulator enforces IAM: the role must exist
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}  # fmt: skip
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     lam.create_function(FunctionName=name, Runtime="python3.12", Handler="flow_worker.handler.lambda_handler",
-                        Role="arn:aws:iam::000000000000:role/worker", Code={"ZipFile": a_zip()})  # fmt: skip
+                        Role=role, Code={"ZipFile": a_zip()})  # fmt: skip
     lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     try:
@@ -46,3 +51,4 @@ def test_the_worker_and_its_mapping(lam, sqs, queue):
         lam.delete_event_source_mapping(UUID=mapping["UUID"])
     finally:
         lam.delete_function(FunctionName=name)
+        iam.delete_role(RoleName=name)
