@@ -219,12 +219,15 @@ class Bench:
         queue = self.fresh_queue()
         sender = Sender(_client(concurrency), queue, concurrency)
         now = datetime.now(timezone.utc)
-        executions = [Execution(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), now) for _ in range(count)]
-        with Meter(self.parties) as meter:
-            for start in range(0, count, BATCH):
-                outcome = sender.send(executions[start : start + BATCH])
-                if outcome.failed:
-                    raise SystemExit(f"bench: SendMessageBatch failed: {next(iter(outcome.failed.values()))}")
+        executions = [Execution(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()), now) for _ in range(count)]
+        try:
+            with Meter(self.parties) as meter:
+                for start in range(0, count, BATCH):
+                    outcome = sender.send(executions[start : start + BATCH])
+                    if outcome.failed:
+                        raise SystemExit(f"bench: SendMessageBatch failed: {next(iter(outcome.failed.values()))}")
+        finally:
+            sender.close()
         self._check_queue(count, queue)
         return Run(count, meter.wall, meter.cores, meter.cpu)
 
@@ -387,6 +390,7 @@ def _client(concurrency: int):
             connect_timeout=3,
             read_timeout=10,
             max_pool_connections=concurrency,
+            parameter_validation=False,
         ),
     )
 

@@ -100,7 +100,7 @@ def test_emulator_gives_the_deploy_every_input():
         "LAMBDA_PACKAGE", "LAMBDA_ZIP", "LAMBDA_IMAGE_URI", "LAMBDA_ARCH", "FUNCTION_DB_HOST", "FUNCTION_DB_PORT",
         "CREATE_REPOSITORY", "SCHEDULE_EXPRESSION", "DB_NAME", "DB_USER", "DB_PASSWORD", "DB_SSL_MODE",
         "CUSTOM_AWS_REGION", "USE_DB_SECRETS", "DB_SECRET_ID", "REDRIVE_AFTER_SECONDS", "BATCH_SIZE",
-        "TIMEOUT_MARGIN_MS", "SEND_CONCURRENCY", "DB_CONNECT_TIMEOUT", "LOG_LEVEL",
+        "TIMEOUT_MARGIN_MS", "SEND_CONCURRENCY", "MAX_FANOUT", "FANOUT_THRESHOLD", "DB_CONNECT_TIMEOUT", "LOG_LEVEL",
     ):  # fmt: skip
         assert name in environment, name
     assert environment["SCHEDULE_EXPRESSION"] == "rate(1 minute)"

@@ -27,10 +27,10 @@ def test_a_manual_run_is_queued_with_its_message(db, sqs, queue, database):
     execution, status = run_now(database.transaction, Sender(sqs, queue, 1), workflow_id)
     assert status == "queued"
     (row,) = executions(db)
-    assert (row["id"], row["trigger"], row["status"], row["send_attempts"]) == (execution.id, "manual", "queued", 1)
+    assert (row["id"], row["trigger"], row["status"], row["send_attempts"]) == (uuid.UUID(execution.id), "manual", "queued", 1)
     assert row["queued_at"] is not None and row["scheduled_for"] is not None
     (message,) = drain(sqs, queue)
-    assert message["body"]["execution_id"] == str(execution.id)
+    assert message["body"]["execution_id"] == execution.id
     assert (message["body"]["trigger"], message["body"]["workflow_id"]) == ("manual", str(workflow_id))
 
 
