@@ -62,6 +62,7 @@ ifeq ($(STACK),docker)
 	$(COMPOSE) up -d --wait
 	@mkdir -p .stack && echo docker > $(STACK_FILE)
 	@$(PY) -m embedded status --aws-only
+	@echo "dashboard: http://127.0.0.1:$(or $(DASHBOARD_PORT),$(shell sed -n 's/^DASHBOARD_PORT=//p' .env 2>/dev/null | tail -n 1),8025)"
 else
 	@mkdir -p .stack && echo embedded > $(STACK_FILE)
 	@$(PY) -m embedded up
@@ -109,6 +110,13 @@ e2e: $(STAMP) ## end-to-end tests against the stack `make up` started
 
 bench: $(STAMP) ## the benchmark: table on screen, bench/results.json and .png
 	$(PY) -m bench
+
+.PHONY: dashboard-measure screenshots
+dashboard-measure: $(STAMP) ## the dashboard's page latency with 10,000 workflows and 100,000 executions
+	$(PY) -m dashboard.measure
+
+screenshots: $(STAMP) ## retake docs/dashboard-*.png with the dashboard's browser tests
+	DASHBOARD_SCREENSHOTS=1 $(PY) -m pytest tests/dashboard -q
 
 invoke: $(STAMP) ## invoke the scheduler Lambda through the emulator, print its summary
 	@$(PY) -m embedded invoke

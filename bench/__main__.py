@@ -100,7 +100,7 @@ def main() -> int:
             lag = bench.lag(LAG_N)
             say(f"  p50 {lag['p50_ms']:,.0f} ms, p99 {lag['p99_ms']:,.0f} ms, max {lag['max_ms']:,.0f} ms")
 
-            say(f"cold start: a fresh `python -m flow_scheduler` to its summary (median of {COLD_STARTS})")
+            say(f"cold start: a fresh `python -m flow_scheduler tick` to its summary (median of {COLD_STARTS})")
             cold_start_ms, imports = bench.cold_start(COLD_STARTS), import_times()
             say(f"  {cold_start_ms:,.0f} ms, of which importing the handler {imports['total_ms']:,.0f} ms")
             postgres_version = bench.server_version()

@@ -189,7 +189,7 @@ class Bench:
         return {"p50_ms": p50, "p99_ms": p99, "max_ms": float(worst)}
 
     def cold_start(self, runs: int) -> float:
-        """Median milliseconds from starting `python -m flow_scheduler` to its summary on stdout:
+        """Median milliseconds from starting `python -m flow_scheduler tick` to its summary on stdout:
         interpreter, imports, settings, clients, connection, one tick (1,000 stored, none due)."""
         workload.reset(self.conn)
         workload.seed(self.conn, 1_000, due=False)
@@ -197,7 +197,7 @@ class Bench:
         times = []
         for _ in range(runs):
             started = time.perf_counter()
-            process = subprocess.Popen([sys.executable, "-m", "flow_scheduler"], stdout=subprocess.PIPE, text=True)
+            process = subprocess.Popen([sys.executable, "-m", "flow_scheduler", "tick"], stdout=subprocess.PIPE, text=True)
             summary = process.stdout.readline()
             times.append((time.perf_counter() - started) * 1000)
             if process.wait(timeout=60) != 0 or "enqueued" not in json.loads(summary or "{}"):
@@ -219,12 +219,15 @@ class Bench:
         queue = self.fresh_queue()
         sender = Sender(_client(concurrency), queue, concurrency)
         now = datetime.now(timezone.utc)
-        executions = [Execution(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), now) for _ in range(count)]
-        with Meter(self.parties) as meter:
-            for start in range(0, count, BATCH):
-                outcome = sender.send(executions[start : start + BATCH])
-                if outcome.failed:
-                    raise SystemExit(f"bench: SendMessageBatch failed: {next(iter(outcome.failed.values()))}")
+        executions = [Execution(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()), now) for _ in range(count)]
+        try:
+            with Meter(self.parties) as meter:
+                for start in range(0, count, BATCH):
+                    outcome = sender.send(executions[start : start + BATCH])
+                    if outcome.failed:
+                        raise SystemExit(f"bench: SendMessageBatch failed: {next(iter(outcome.failed.values()))}")
+        finally:
+            sender.close()
         self._check_queue(count, queue)
         return Run(count, meter.wall, meter.cores, meter.cpu)
 
@@ -387,6 +390,7 @@ def _client(concurrency: int):
             connect_timeout=3,
             read_timeout=10,
             max_pool_connections=concurrency,
+            parameter_validation=False,
         ),
     )
 

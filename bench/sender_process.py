@@ -26,12 +26,20 @@ BATCH = 500  # the scheduler's default BATCH_SIZE
 def main(queue_url: str, warm_queue_url: str, count: int, concurrency: int) -> int:
     client = boto3.client(
         "sqs",
-        config=Config(region_name="us-east-1", retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=concurrency),
+        config=Config(
+            region_name="us-east-1",
+            retries={"mode": "standard", "max_attempts": 3},
+            max_pool_connections=concurrency,
+            parameter_validation=False,  # as the handler's client
+        ),
     )
     now = datetime.now(timezone.utc)
-    executions = [Execution(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), now) for _ in range(count)]
-    warm = [Execution(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), now) for _ in range(10 * concurrency)]
-    if Sender(client, warm_queue_url, concurrency).send(warm).failed:  # connections open, operation model loaded
+    executions = [Execution(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()), now) for _ in range(count)]
+    warm = [Execution(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()), now) for _ in range(10 * concurrency)]
+    warm_sender = Sender(client, warm_queue_url, concurrency)
+    warmed = not warm_sender.send(warm).failed  # connections open, operation model loaded
+    warm_sender.close()
+    if not warmed:
         print(json.dumps({"error": "the warm-up send failed"}), flush=True)
         return 1
     sender = Sender(client, queue_url, concurrency)

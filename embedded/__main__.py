@@ -31,6 +31,8 @@ from embedded.stack import (
 from embedded.ticks import last_tick
 
 NEXT_STEPS = """\
+dashboard: {dashboard_url}
+
 next:
   make invoke       invoke the scheduler now and print its summary
   make queue        peek at the messages it sent (not consumed)
@@ -79,7 +81,7 @@ def cmd_up(settings, args) -> int:
     endpoint = settings["AWS_ENDPOINT_URL"]
     # The emulator may have kept a URL from another port; the path (account/queue) is what counts.
     path = urlsplit(sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]).path
-    print(NEXT_STEPS.format(endpoint=endpoint, queue_url=endpoint.rstrip("/") + path))
+    print(NEXT_STEPS.format(endpoint=endpoint, queue_url=endpoint.rstrip("/") + path, dashboard_url=stack.dashboard.url))
     return 0
 
 

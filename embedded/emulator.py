@@ -29,19 +29,23 @@ class EmulatorError(RuntimeError):
 
 
 class Emulator:
+    name = "ministack"  # names its pid and log files, and the messages
+    health_path = HEALTH_PATH
+    port_setting = "EMULATOR_PORT in .env (the port of AWS_ENDPOINT_URL)"
+
     def __init__(self, port: int, state_dir: Path, *, host: str = "127.0.0.1"):
         self.port = port
         self.host = host
         self.state_dir = Path(state_dir).absolute()
-        self.pid_file = self.state_dir / "ministack.pid"
-        self.log_file = self.state_dir / "ministack.log"
+        self.pid_file = self.state_dir / f"{self.name}.pid"
+        self.log_file = self.state_dir / f"{self.name}.log"
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 60) -> None:
-        """Start MiniStack unless it already runs; return once its health endpoint answers."""
+        """Start it unless it already runs; return once its health endpoint answers."""
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.state_dir.chmod(0o700)  # its saved state holds the DB password
         if self.is_running():
@@ -49,17 +53,40 @@ class Emulator:
                 self._wait_healthy(timeout)
                 return
             log.info(
-                "ministack: restarting, it listens on %s but port %s is configured", self._recorded_port(), self.port
+                "%s: restarting, it listens on %s but port %s is configured", self.name, self._recorded_port(), self.port
             )
             self.stop()
         self.pid_file.unlink(missing_ok=True)
         if port_in_use(self.host, self.port):
             raise EmulatorError(
                 f"{self.host}:{self.port} is already in use by another process; "
-                f"set EMULATOR_PORT in .env (the port of AWS_ENDPOINT_URL) to a free one, "
-                f"or stop what listens there, and retry"
+                f"set {self.port_setting} to a free one (or stop what listens there) and retry"
             )
-        env = {
+        self.log_file.touch(mode=0o600)
+        self.log_file.chmod(0o600)  # a log made before this was 0644
+        with open(self.log_file, "ab") as log_handle:
+            process = subprocess.Popen(
+                self._command(),
+                stdin=subprocess.DEVNULL,
+                stdout=log_handle,
+                stderr=subprocess.STDOUT,
+                env=self._environment(),
+                cwd=self.state_dir,
+                start_new_session=True,
+                umask=0o077,  # the state files it writes are ours alone
+            )
+        self.pid_file.write_text(f"{process.pid} {psutil.Process(process.pid).create_time()} {self.port}\n")
+        try:
+            self._wait_healthy(timeout)
+        except EmulatorError:
+            self.stop()
+            raise
+
+    def _command(self) -> list[str]:
+        return [sys.executable, "-m", "ministack"]
+
+    def _environment(self) -> dict[str, str]:
+        return {
             **os.environ,
             "GATEWAY_PORT": str(self.port),
             "BIND_HOST": self.host,
@@ -72,25 +99,6 @@ class Emulator:
             # The dummy `test` credentials stay the account's root, as they are for awslocal.
             "AUTH": "true",
         }
-        self.log_file.touch(mode=0o600)
-        self.log_file.chmod(0o600)  # a log made before this was 0644
-        with open(self.log_file, "ab") as log_handle:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "ministack"],
-                stdin=subprocess.DEVNULL,
-                stdout=log_handle,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=self.state_dir,
-                start_new_session=True,
-                umask=0o077,  # the state files it writes are ours alone
-            )
-        self.pid_file.write_text(f"{process.pid} {psutil.Process(process.pid).create_time()} {self.port}\n")
-        try:
-            self._wait_healthy(timeout)
-        except EmulatorError:
-            self.stop()
-            raise
 
     def stop(self, timeout: float = 15) -> None:
         """Terminate the emulator's process group (its Lambda workers included) and wait for the port to free."""
@@ -102,7 +110,7 @@ class Emulator:
             try:
                 process.wait(timeout)
             except psutil.TimeoutExpired:
-                log.warning("ministack (pid %s) ignored SIGINT for %ss; killing it", process.pid, timeout)
+                log.warning("%s (pid %s) ignored SIGINT for %ss; killing it", self.name, process.pid, timeout)
             _signal_group(pgid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
         deadline = time.monotonic() + timeout
@@ -114,14 +122,14 @@ class Emulator:
 
     def healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(self.url + HEALTH_PATH, timeout=2) as response:
+            with urllib.request.urlopen(self.url + self.health_path, timeout=2) as response:
                 return response.status == 200 and bool(json.load(response))
         except (OSError, ValueError):
             return False
 
     def log_tail(self, lines: int = 20) -> str:
         if not self.log_file.exists():
-            return f"(no emulator log at {self.log_file})"
+            return f"(no {self.name} log at {self.log_file})"
         return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
 
     # -- internals -----------------------------------------------------------------------------
@@ -148,10 +156,10 @@ class Emulator:
             if self.healthy():
                 return
             if not self.is_running():
-                raise EmulatorError(f"ministack exited while starting; log {self.log_file}:\n{self.log_tail()}")
+                raise EmulatorError(f"{self.name} exited while starting; log {self.log_file}:\n{self.log_tail()}")
             time.sleep(0.2)
         raise EmulatorError(
-            f"ministack did not answer {self.url}{HEALTH_PATH} within {timeout:.0f}s; log {self.log_file}:\n{self.log_tail()}"
+            f"{self.name} did not answer {self.url}{self.health_path} within {timeout:.0f}s; log {self.log_file}:\n{self.log_tail()}"
         )
 
 

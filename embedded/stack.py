@@ -17,6 +17,7 @@ import boto3
 from botocore.config import Config
 
 from embedded import function_settings
+from embedded.dashboard import Dashboard
 from embedded.emulator import Emulator, EmulatorError
 from embedded.ports import port_in_use
 from embedded.postgres import Postgres, PostgresError
@@ -77,6 +78,12 @@ class Stack:
             log_file=self.state_dir / "postgres.log",
         )
         self.emulator = Emulator(self.emulator_port, self.state_dir / "ministack")
+        # STACK=embedded: the dashboard's Stack view is this class's status table.
+        self.dashboard = Dashboard(
+            _port(settings.get("DASHBOARD_PORT") or "8025", "DASHBOARD_PORT"),
+            self.state_dir / "dashboard",
+            {**settings, "STACK": "embedded"},
+        )
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -110,6 +117,13 @@ class Stack:
                 started.append(self.emulator)
                 say("emulator: ready")
             self._run_ready_hooks(zips, say)
+
+            if self.dashboard.is_running() and self.dashboard.healthy():
+                say(f"dashboard: already running at {self.dashboard.url}")
+            else:
+                self.dashboard.start()
+                started.append(self.dashboard)
+                say(f"dashboard: serving {self.dashboard.url}")
         except (PostgresError, EmulatorError, StackError, OSError, KeyboardInterrupt) as err:
             for part in reversed(started):
                 part.stop()
@@ -118,7 +132,7 @@ class Stack:
             raise StackError(str(err) or "interrupted") from None
 
     def down(self, say) -> None:
-        for label, part in (("emulator", self.emulator), ("postgres", self.postgres)):
+        for label, part in (("dashboard", self.dashboard), ("emulator", self.emulator), ("postgres", self.postgres)):
             if part.is_running():
                 part.stop()
                 say(f"{label}: stopped")
@@ -127,11 +141,12 @@ class Stack:
 
     # -- status ---------------------------------------------------------------------------------
 
-    def status(self) -> list[Part]:
+    def status(self, clients: tuple | None = None) -> list[Part]:
         parts = [self._postgres_status(), self._emulator_status()]
         if parts[1].ok:
-            parts += aws_status(self.settings)
-        return parts
+            parts += aws_status(self.settings, clients)
+        return parts + [_process_status("dashboard", self.dashboard)]
+
 
     def _postgres_status(self) -> Part:
         where = f"127.0.0.1:{self.db_port} db {self.postgres.dbname}"
@@ -143,12 +158,7 @@ class Stack:
         return Part("postgres", where, "stopped", False)
 
     def _emulator_status(self) -> Part:
-        if self.emulator.is_running():
-            healthy = self.emulator.healthy()
-            return Part("emulator", self.emulator.url, "running" if healthy else "running, not answering", healthy)
-        if self.emulator.pid_file.exists():
-            return Part("emulator", self.emulator.url, "crashed (process gone; `make up` recovers it)", False)
-        return Part("emulator", self.emulator.url, "stopped", False)
+        return _process_status("emulator", self.emulator)
 
     # -- steps ------------------------------------------------------------------------------------
 
@@ -163,6 +173,11 @@ class Stack:
             raise StackError(
                 f"port {self.emulator_port} (EMULATOR_PORT, the port of AWS_ENDPOINT_URL) is already in use by another "
                 f"process: set EMULATOR_PORT in .env to a free port, or stop what listens there"
+            )
+        if not self.dashboard.is_running() and port_in_use("127.0.0.1", self.dashboard.port):
+            raise StackError(
+                f"port {self.dashboard.port} (DASHBOARD_PORT) is already in use by another process: "
+                f"set DASHBOARD_PORT in .env to a free port, or stop what listens there"
             )
 
     def _apply_db_init(self, say) -> None:
@@ -234,13 +249,14 @@ def aws_clients(settings: dict[str, str], *services: str):
     return [session.client(service, endpoint_url=endpoint, config=config) for service in services]
 
 
-def aws_status(settings: dict[str, str]) -> list[Part]:
-    """The deployed stack, from its outputs and resources (works for the docker stack too)."""
+def aws_status(settings: dict[str, str], clients: tuple | None = None) -> list[Part]:
+    """The deployed stack, from its outputs and resources (works for the docker stack too).
+    `clients` (cloudformation, lambda, events, sqs): a long-lived caller's own, instead of new ones per call."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from embedded.worker_status import WORKER, worker_parts  # it imports Part from here
 
-    cfn, lam, events, sqs = aws_clients(settings, "cloudformation", "lambda", "events", "sqs")
+    cfn, lam, events, sqs = clients or aws_clients(settings, "cloudformation", "lambda", "events", "sqs")
     name = settings.get("STACK_NAME") or STACK
     try:
         stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
@@ -285,6 +301,16 @@ def aws_status(settings: dict[str, str]) -> list[Part]:
         except (KeyError, ClientError, BotoCoreError):
             parts.append(Part(name, output, "missing from the stack", False))
     return parts
+
+
+def _process_status(name: str, runner: Emulator) -> Part:
+    """The state of a process the stack runs by pid file (the emulator, the dashboard)."""
+    if runner.is_running():
+        healthy = runner.healthy()
+        return Part(name, runner.url, "running" if healthy else "running, not answering", healthy)
+    if runner.pid_file.exists():
+        return Part(name, runner.url, "crashed (process gone; `make up` recovers it)", False)
+    return Part(name, runner.url, "stopped", False)
 
 
 def _stream(label: str, command: list[str], env: dict | None, say) -> None:

@@ -41,18 +41,19 @@ def newest_outcome(logs) -> tuple[int, dict] | None:
             logGroupName=LOG_GROUP, logStreamName=stream["logStreamName"], startFromHead=False, limit=200
         )["events"]
         for event in events:
-            line = _json(event["message"])
-            if line.get("action") in OUTCOMES and (found is None or event["timestamp"] >= found[0]):
+            line = outcome(event["message"])
+            if line is not None and (found is None or event["timestamp"] >= found[0]):
                 found = (event["timestamp"], line)
     return found
 
 
-def _json(message: str) -> dict:
+def outcome(message: str) -> dict | None:
+    """The log line as a dict when it is a tick's outcome (summary or failure); None for any other line."""
     try:
         line = json.loads(message)
     except ValueError:
-        return {}
-    return line if isinstance(line, dict) else {}
+        return None
+    return line if isinstance(line, dict) and line.get("action") in OUTCOMES else None
 
 
 def _ago(timestamp_ms: int) -> str:

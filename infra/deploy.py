@@ -48,6 +48,8 @@ PARAMETERS = {
     "RedriveAfterSeconds": "REDRIVE_AFTER_SECONDS",
     "BatchSize": "BATCH_SIZE",
     "SendConcurrency": "SEND_CONCURRENCY",
+    "MaxFanout": "MAX_FANOUT",
+    "FanoutThreshold": "FANOUT_THRESHOLD",
     "TimeoutMarginMs": "TIMEOUT_MARGIN_MS",
     "DbConnectTimeout": "DB_CONNECT_TIMEOUT",
     "LogLevel": "LOG_LEVEL",

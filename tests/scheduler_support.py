@@ -66,3 +66,37 @@ def drain(sqs, url, *, attributes=False) -> list[dict]:
             QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
         )
     return found
+
+
+class LambdaContext:
+    """A Lambda context for an invocation that may fan out: the function's ARN, and a deadline that
+    arrives once `stop_after` executions are committed, so its copies must finish the rest, however
+    fast it runs."""
+
+    def __init__(self, db, function_arn: str, stop_after: int):
+        self.db, self.invoked_function_arn, self.stop_after = db, function_arn, stop_after
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        with self.db.cursor() as cur:
+            cur.execute("SELECT count(*) FROM workflow_executions")
+            return 60_000 if cur.fetchone()[0] < self.stop_after else 1_000
+
+
+def copy_ticks(logs, function_name: str, request_id: str | None = None) -> list[dict]:
+    """The `tick` log lines that fan-out copies (of invocation `request_id`, or of any) wrote to the
+    function's CloudWatch log group; none while the group does not exist (no invocation has ended)."""
+    group = "/aws/lambda/" + function_name
+    if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+        return []
+    lines = []
+    for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
+        for event in page["events"]:
+            try:
+                line = json.loads(event["message"])
+            except ValueError:
+                continue
+            if isinstance(line, dict) and line.get("action") == "tick" and "copy_of" in line:
+                if request_id is None or line["copy_of"] == request_id:
+                    lines.append(line)
+    return lines

@@ -38,6 +38,8 @@ class Settings(DatabaseSettings):
     batch_size: int
     timeout_margin_ms: int
     send_concurrency: int
+    max_fanout: int  # copies of itself an invocation may start when the due backlog outgrows it (0: never)
+    fanout_threshold: int  # due rows per invocation beyond which it fans out (0: only when it would miss its deadline)
 
 
 def _text(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
@@ -128,4 +130,6 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         batch_size=_integer(env, "BATCH_SIZE", 500, 1, 10000),
         timeout_margin_ms=_integer(env, "TIMEOUT_MARGIN_MS", 10000, 0, 900000),
         send_concurrency=_integer(env, "SEND_CONCURRENCY", 8, 1, 64),
+        max_fanout=_integer(env, "MAX_FANOUT", 0, 0, 100),
+        fanout_threshold=_integer(env, "FANOUT_THRESHOLD", 0, 0, 10_000_000),
     )

@@ -13,6 +13,7 @@ from botocore.config import Config
 from . import logs, metrics
 from .config import ConfigError, load_settings
 from .db import Database, DatabaseUnavailable
+from .fanout import Launcher, Origin, is_copy
 from .logs import log
 from .sqs import Sender
 from .tick import Tick
@@ -34,11 +35,17 @@ def _tick() -> tuple[Tick, int]:
         connect_timeout=3,
         read_timeout=10,
         max_pool_connections=settings.send_concurrency,
+        # SQS checks every request itself; botocore's client-side check costs CPU on each busy-tick call.
+        parameter_validation=False,
     )
     secrets = boto3.client("secretsmanager", config=aws) if settings.use_db_secrets else None
     database = Database.for_settings(settings, secrets)
     sender = Sender(boto3.client("sqs", config=aws), settings.sqs_url, settings.send_concurrency)
-    return Tick(database, sender, settings.batch_size, settings.redrive_after_seconds), settings.timeout_margin_ms
+    launcher = None
+    if settings.max_fanout:
+        launcher = Launcher(boto3.client("lambda", config=aws), settings.max_fanout, settings.fanout_threshold)
+    tick = Tick(database, sender, settings.batch_size, settings.redrive_after_seconds, launcher)
+    return tick, settings.timeout_margin_ms
 
 
 def lambda_handler(event, context):
@@ -57,8 +64,14 @@ def lambda_handler(event, context):
             error=f"TIMEOUT_MARGIN_MS={margin_ms} is not below the {at_start} ms this invocation has, so it does "
             "nothing: lower TIMEOUT_MARGIN_MS or raise the function's timeout",
         )
+    copy = is_copy(event)
+    origin = None
+    if tick.fans_out and context is not None and not copy:  # a copy never fans out further
+        origin = Origin(
+            context.invoked_function_arn, context.aws_request_id, seconds_left=lambda: (remaining() - margin_ms) / 1000
+        )
     try:
-        summary = tick.run(has_time=lambda: remaining() > margin_ms)
+        summary = tick.run(has_time=lambda: remaining() > margin_ms, origin=origin)
     except Exception as err:
         # One searchable line whatever went wrong; the first line of the message only (no SQL, no row data).
         lines = str(err).strip().splitlines()
@@ -67,7 +80,7 @@ def lambda_handler(event, context):
             raise type(err)(str(err)) from None  # its message says it all: no traceback
         raise
     result = summary.as_dict()
-    log("tick", **metrics.with_metrics(result))
+    log("tick", **metrics.with_metrics(result), **({"copy_of": event.get("of")} if copy else {}))
     return result
 
 

@@ -3,39 +3,40 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from uuid import UUID
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Execution:
-    id: UUID
-    workflow_id: UUID
-    user_id: UUID
+class Execution(NamedTuple):
+    """An execution to send. Ids are text, as queries.sql returns them."""
+
+    id: str
+    workflow_id: str
+    user_id: str
     scheduled_for: datetime
     trigger: str = "scheduled"  # or "manual" (run now): the redrive re-sends both
 
 
-def body(execution: Execution, queued_at: datetime) -> str:
+def body(execution: Execution, queued_at: str) -> str:
+    """`queued_at` is ISO 8601 already: one send formats it once for all its messages."""
     return json.dumps(
         {
-            "execution_id": str(execution.id),
-            "workflow_id": str(execution.workflow_id),
-            "user_id": str(execution.user_id),
+            "execution_id": execution.id,
+            "workflow_id": execution.workflow_id,
+            "user_id": execution.user_id,
             "trigger": execution.trigger,
             "status": "queued",
             "scheduled_for": execution.scheduled_for.isoformat(),
-            "queued_at": queued_at.isoformat(),
+            "queued_at": queued_at,
         }
     )
 
 
-def batch_entry(execution: Execution, queued_at: datetime, fifo: bool) -> dict:
+def batch_entry(execution: Execution, queued_at: str, fifo: bool) -> dict:
     """One SendMessageBatch entry; its Id is the execution id, so a reply maps back to its row."""
-    entry = {"Id": str(execution.id), "MessageBody": body(execution, queued_at)}
+    entry = {"Id": execution.id, "MessageBody": body(execution, queued_at)}
     if fifo:
         # Order per workflow; a re-send of the same execution is dropped by SQS within 5 minutes.
-        entry["MessageGroupId"] = str(execution.workflow_id)
-        entry["MessageDeduplicationId"] = str(execution.id)
+        entry["MessageGroupId"] = execution.workflow_id
+        entry["MessageDeduplicationId"] = execution.id
     return entry

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterator, Sequence, TypeVar
-from uuid import UUID
 
 from .schedule import ScheduleError, next_after, parse, zone
 
@@ -18,10 +17,10 @@ EARLIEST_RUN = "1970-01-01 00:00:00+00"
 
 @dataclass(frozen=True)
 class Claimed:
-    """A workflow row locked by the claim query."""
+    """A workflow row locked by the claim query (ids as text, as queries.sql returns them)."""
 
-    id: UUID
-    user_id: UUID
+    id: str
+    user_id: str
     cron: str
     timezone: str
     next_run_at: datetime | None  # the due occurrence; None when the schedule is new
@@ -32,9 +31,9 @@ class Claimed:
 
 @dataclass
 class Plan:
-    executions: list[tuple[UUID, UUID, datetime]] = field(default_factory=list)  # workflow, user, scheduled_for
-    advances: list[tuple[UUID, datetime]] = field(default_factory=list)  # workflow, next_run_at
-    flags: list[tuple[UUID, str]] = field(default_factory=list)  # workflow, reason
+    executions: list[tuple[str, str, datetime]] = field(default_factory=list)  # workflow, user, scheduled_for
+    advances: list[tuple[str, datetime]] = field(default_factory=list)  # workflow, next_run_at
+    flags: list[tuple[str, str]] = field(default_factory=list)  # workflow, reason
     invalid: int = 0  # flagged because cron or timezone does not parse
     ended: int = 0  # flagged because the schedule has no later occurrence
 

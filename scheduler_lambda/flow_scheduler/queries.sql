@@ -1,11 +1,13 @@
 -- Every query the scheduler runs. Loaded by sql.py; parameters are always bound, never formatted in.
+-- Ids come back as text (id::text): they go into JSON messages and back as %s::uuid parameters, so a
+-- UUID object per id would be CPU spent for nothing on a busy tick.
 -- A batch is claimed, planned and advanced in ONE transaction, so a failure commits nothing partial.
 
 -- name: claim_due
 -- Uses workflows_due_idx; SKIP LOCKED lets overlapping invocations share the work without waiting.
 -- A next_run_at before 1970 (plan.EARLIEST_RUN) comes back as text only, to be flagged: a BC date would
 -- fail the fetch itself, and sort first on every tick.
-SELECT id, user_id, cron, timezone,
+SELECT id::text, user_id::text, cron, timezone,
        CASE WHEN next_run_at >= '1970-01-01 00:00:00+00' THEN next_run_at END AS usable_next_run_at,
        now() AS now,
        CASE WHEN next_run_at < '1970-01-01 00:00:00+00' THEN next_run_at::text END AS unusable_next_run_at
@@ -18,7 +20,7 @@ FOR UPDATE SKIP LOCKED;
 
 -- name: claim_unscheduled
 -- Published schedules with no next_run_at yet (uses workflows_unscheduled_idx).
-SELECT id, user_id, cron, timezone, next_run_at, now() AS now
+SELECT id::text, user_id::text, cron, timezone, next_run_at, now() AS now
 FROM workflows
 WHERE status = 'published' AND cron IS NOT NULL AND schedule_error IS NULL
   AND next_run_at IS NULL
@@ -31,7 +33,7 @@ FOR UPDATE SKIP LOCKED;
 INSERT INTO workflow_executions (workflow_id, user_id, trigger, scheduled_for, send_attempts, last_attempt_at)
 VALUES %s
 ON CONFLICT ON CONSTRAINT workflow_executions_occurrence_key DO NOTHING
-RETURNING id, workflow_id, user_id, scheduled_for;
+RETURNING id::text, workflow_id::text, user_id::text, scheduled_for;
 
 -- name: insert_executions_row
 (%s::uuid, %s::uuid, 'scheduled', %s::timestamptz, 1, now())
@@ -67,7 +69,7 @@ FROM workflows AS w, (
     FOR UPDATE SKIP LOCKED
 ) AS stale
 WHERE e.id = stale.id AND w.id = e.workflow_id AND w.status <> 'published'
-RETURNING e.id, e.workflow_id, e.error;
+RETURNING e.id::text, e.workflow_id::text, e.error;
 
 -- name: lease_stale
 -- Pending executions (scheduled, or run now by hand) whose last send attempt is older than the redrive
@@ -85,7 +87,7 @@ FROM (
 ) AS stale
 WHERE e.id = stale.id
 -- A run-now execution may have no occurrence: its message then carries when it was asked for.
-RETURNING e.id, e.workflow_id, e.user_id, coalesce(e.scheduled_for, e.created_at), e.trigger;
+RETURNING e.id::text, e.workflow_id::text, e.user_id::text, coalesce(e.scheduled_for, e.created_at), e.trigger;
 
 -- name: mark_queued
 -- Only a pending row moves: a worker may already have taken the execution further.
@@ -96,3 +98,23 @@ WHERE e.id = v.id AND e.status = 'pending';
 
 -- name: mark_queued_row
 (%s::uuid, %s::timestamptz)
+
+-- name: insert_manual
+-- Run now (manual.py): a pending execution for the database's now(), which keeps the occurrence key
+-- unique; send_attempts and last_attempt_at make it a lease like a scheduled send's. No row: no such workflow.
+INSERT INTO workflow_executions (workflow_id, user_id, trigger, scheduled_for, send_attempts, last_attempt_at)
+SELECT id, user_id, 'manual', now(), 1, now()
+FROM workflows
+WHERE id = %(workflow_id)s
+RETURNING id::text, workflow_id::text, user_id::text, scheduled_for, trigger;
+
+-- name: count_due
+-- The due backlog still unclaimed, counted up to %(cap)s only (all a fan-out decision needs), on workflows_due_idx.
+SELECT count(*)
+FROM (
+    SELECT 1
+    FROM workflows
+    WHERE status = 'published' AND cron IS NOT NULL AND schedule_error IS NULL
+      AND next_run_at <= now()
+    LIMIT %(cap)s
+) AS due;

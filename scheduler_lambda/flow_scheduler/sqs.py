@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Sequence
-from uuid import UUID
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -21,8 +20,8 @@ _BACKOFF_SECONDS = (0.1, 0.5)
 
 @dataclass
 class Outcome:
-    accepted: dict[UUID, datetime] = field(default_factory=dict)  # execution id -> queued_at
-    failed: dict[UUID, str] = field(default_factory=dict)  # execution id -> reason
+    accepted: dict[str, datetime] = field(default_factory=dict)  # execution id -> queued_at
+    failed: dict[str, str] = field(default_factory=dict)  # execution id -> reason
     unreachable: bool = False  # a whole call failed: SQS is down or refusing us
 
 
@@ -31,16 +30,20 @@ class Sender:
         self._client = client
         self._queue_url = queue_url
         self._fifo = queue_url.endswith(".fifo")
-        self._concurrency = concurrency
+        # One pool per container, not one per batch: its threads (and their connections) stay warm.
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sqs-send") if concurrency > 1 else None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
 
     def send(self, executions: Sequence[Execution]) -> Outcome:
         outcome = Outcome()
         groups = list(chunks(executions, BATCH_LIMIT))
-        if self._concurrency == 1 or len(groups) == 1:
+        if self._pool is None or len(groups) == 1:
             results = map(self._send_group, groups)
         else:
-            with ThreadPoolExecutor(max_workers=min(self._concurrency, len(groups))) as pool:
-                results = list(pool.map(self._send_group, groups))
+            results = list(self._pool.map(self._send_group, groups))
         for part in results:
             outcome.accepted.update(part.accepted)
             outcome.failed.update(part.failed)
@@ -49,10 +52,11 @@ class Sender:
 
     def _send_group(self, group: Sequence[Execution]) -> Outcome:
         outcome = Outcome()
-        waiting = {execution.id: execution for execution in group}
+        waiting = {str(execution.id): execution for execution in group}
         for attempt in range(ENTRY_ATTEMPTS):
             queued_at = datetime.now(timezone.utc)
-            entries = [batch_entry(execution, queued_at, self._fifo) for execution in waiting.values()]
+            stamp = queued_at.isoformat()
+            entries = [batch_entry(execution, stamp, self._fifo) for execution in waiting.values()]
             try:
                 reply = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
             except (BotoCoreError, ClientError) as err:
@@ -61,12 +65,12 @@ class Sender:
                 outcome.unreachable = True
                 return outcome
             for ok in reply.get("Successful", []):
-                key = UUID(ok["Id"])
+                key = ok["Id"]
                 outcome.accepted[key] = queued_at
                 del waiting[key]
             retry = {}
             for bad in reply.get("Failed", []):
-                key = UUID(bad["Id"])
+                key = bad["Id"]
                 reason = f"{bad.get('Code')}: {bad.get('Message', '')}".strip()
                 if bad.get("SenderFault"):
                     outcome.failed[key] = reason  # the request itself is wrong: sending it again won't help now

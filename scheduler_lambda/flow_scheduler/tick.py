@@ -17,6 +17,7 @@ from typing import Callable
 from psycopg2.extras import execute_values
 
 from .db import Database
+from .fanout import Launcher, Origin, backlog_cap, copies_needed
 from .logs import log
 from .messages import Execution
 from .plan import Claimed, Plan, plan
@@ -34,6 +35,7 @@ class Summary:
     invalid: int = 0  # schedules flagged because cron or timezone does not parse
     ended: int = 0  # schedules flagged because they have no later occurrence
     initialised: int = 0  # published schedules given their first next_run_at
+    fanned_out: int = 0  # copies of this function started to share the due backlog (MAX_FANOUT)
     batches: int = 0
     stopped_early: bool = False  # out of time or SQS unreachable: the rest waits for the next tick
     duration_ms: int = 0
@@ -42,19 +44,40 @@ class Summary:
         return asdict(self)
 
 
+@dataclass
+class _FanOut:
+    """One invocation's pending fan-out decision, taken once its first due batch is sent."""
+
+    origin: Origin
+    started: float = 0.0  # when the enqueue phase began
+    claimed_before: int = 0
+    enqueued_before: int = -1  # -1: the enqueue phase has not begun
+
+
 class Tick:
-    def __init__(self, db: Database, sender: Sender, batch_size: int, redrive_after_seconds: int):
+    def __init__(
+        self, db: Database, sender: Sender, batch_size: int, redrive_after_seconds: int, launcher: Launcher | None = None
+    ):
         self._db = db
         self._sender = sender
         self._batch_size = batch_size
         self._redrive_after = redrive_after_seconds
+        self._launcher = launcher
+        self._fan_out: _FanOut | None = None
+
+    @property
+    def fans_out(self) -> bool:
+        return self._launcher is not None
 
     def close(self) -> None:
         self._db.close()
+        self._sender.close()
 
-    def run(self, has_time: Callable[[], bool]) -> Summary:
+    def run(self, has_time: Callable[[], bool], origin: Origin | None = None) -> Summary:
+        """`origin`: this invocation may start copies of itself (None for a copy, or outside Lambda)."""
         started = time.monotonic()
         summary = Summary()
+        self._fan_out = _FanOut(origin) if origin is not None and self.fans_out else None
         # One courier thread: sending a batch to SQS overlaps claiming the next one in PostgreSQL.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqs-courier") as courier:
             for phase in (self._redrive, self._initialise, self._enqueue_due):
@@ -108,10 +131,29 @@ class Tick:
         return claimed == self._batch_size, []
 
     def _enqueue_due(self, summary: Summary) -> tuple[bool, list[Execution]]:
+        fan = self._fan_out
+        if fan is not None and fan.enqueued_before < 0:
+            fan.started, fan.claimed_before, fan.enqueued_before = time.monotonic(), summary.claimed, summary.enqueued
+        elif fan is not None and summary.enqueued > fan.enqueued_before:
+            # The first batch is sent and more is due: the rate so far says how much this invocation can do alone.
+            self._fan_out = None
+            rate = (summary.claimed - fan.claimed_before) / max(time.monotonic() - fan.started, 1e-3)
+            summary.fanned_out = self._start_copies(fan.origin, capacity=rate * max(fan.origin.seconds_left(), 0.0))
         claimed, result, created = self._db.transaction(lambda cur: self._claim_and_apply(cur, "claim_due"))
         summary.claimed += len(created)
         self._count_flags(result, summary)
         return claimed == self._batch_size, created
+
+    def _start_copies(self, origin: Origin, capacity: float) -> int:
+        launcher = self._launcher
+        cap = backlog_cap(capacity, launcher.max_fanout, launcher.threshold)
+        backlog = self._db.transaction(lambda cur: _count_due(cur, cap))
+        wanted = copies_needed(backlog, capacity, launcher.max_fanout, launcher.threshold)
+        if not wanted:
+            return 0
+        started = launcher.start(origin, wanted)
+        log("fanout", copies=started, wanted=wanted, backlog=backlog, capacity=round(capacity))
+        return started
 
     def _claim_and_apply(self, cur, claim: str) -> tuple[int, Plan, list[Execution]]:
         """Lock a batch, then create its executions, advance and flag it, all in the caller's transaction."""
@@ -170,6 +212,11 @@ class Tick:
                 reason=reason,
             )
         return True
+
+
+def _count_due(cur, cap: int) -> int:
+    cur.execute(query("count_due"), {"cap": cap})
+    return cur.fetchone()[0]
 
 
 def _fetch_executions(cur, sql: str, params: dict) -> list[Execution]:

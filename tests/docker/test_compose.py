@@ -53,6 +53,7 @@ def test_images_are_pinned_to_a_version():
     images = {name: service["image"] for name, service in services().items() if name != "emulator"}
     images.update({flavour: emulator_service(flavour)["image"] for flavour in FLAVOURS})
     assert images.pop("scheduler") == "flow-builder-scheduler:latest"  # built here, never pulled
+    assert images.pop("dashboard") == "flow-builder-dashboard:latest"  # built here too
     assert images.pop("lambda-zip") == "public.ecr.aws/lambda/python:3.12"  # the Lambda runtime itself
     assert images.pop("localstack") == "localstack/localstack:4.14.0"  # last tag usable without an account
     assert re.fullmatch(r"postgres:16\.\d+", images.pop("postgres"))
@@ -99,8 +100,8 @@ def test_emulator_gives_the_deploy_every_input():
         "LAMBDA_PACKAGE", "LAMBDA_ZIP", "LAMBDA_IMAGE_URI", "LAMBDA_ARCH", "FUNCTION_DB_HOST", "FUNCTION_DB_PORT",
         "CREATE_REPOSITORY", "SCHEDULE_EXPRESSION", "DB_NAME", "DB_USER", "DB_PASSWORD", "DB_SSL_MODE",
         "CUSTOM_AWS_REGION", "USE_DB_SECRETS", "DB_SECRET_ID", "REDRIVE_AFTER_SECONDS", "BATCH_SIZE",
-        "TIMEOUT_MARGIN_MS", "SEND_CONCURRENCY", "DB_CONNECT_TIMEOUT", "LOG_LEVEL", "WORKER_LAMBDA_ZIP",
-        "QUEUE_VISIBILITY_TIMEOUT_SECONDS", "WORKER_TIMEOUT_SECONDS", "WORKER_SIMULATED_MS",
+        "TIMEOUT_MARGIN_MS", "SEND_CONCURRENCY", "MAX_FANOUT", "FANOUT_THRESHOLD", "DB_CONNECT_TIMEOUT", "LOG_LEVEL",
+        "WORKER_LAMBDA_ZIP", "QUEUE_VISIBILITY_TIMEOUT_SECONDS", "WORKER_TIMEOUT_SECONDS", "WORKER_SIMULATED_MS",
         "WORKER_RUNNING_TIMEOUT_SECONDS", "WORKER_MAX_ATTEMPTS",
     ):  # fmt: skip
         assert name in environment, name

@@ -17,10 +17,11 @@ from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime
 
+import boto3
 import pytest
 
 from flow_scheduler.sqs import ENTRY_ATTEMPTS
-from scheduler_support import add_workflows, drain, executions, invoke, new_container
+from scheduler_support import LambdaContext, add_workflows, copy_ticks, drain, executions, invoke, new_container
 from sqs_proxy import FailingSqsProxy
 
 
@@ -271,6 +272,98 @@ def test_scheduler_process_killed_mid_tick(db, sqs, queue, scheduler_env, cli):
         claimed_before_kill=claimed,
         pending_after_kill=pending,
         redriven=sum(s["redriven"] for s in later),
+    )
+
+
+FANOUT = {"MAX_FANOUT": "3", "FANOUT_THRESHOLD": "1000", "TIMEOUT_MARGIN_MS": "5000"}
+
+
+def fan_out(db, scheduler_env, deployed_scheduler, batch: int, stop_after: int) -> tuple[dict, LambdaContext]:
+    """An invocation here that fans out to 3 copies of the zip deployed in the emulator (each run there in
+    a process of its own), then meets its deadline after `stop_after` executions: the copies carry on alone."""
+    for name, value in {**FANOUT, "BATCH_SIZE": str(batch)}.items():
+        scheduler_env.setenv(name, value)
+    context = LambdaContext(db, deployed_scheduler(), stop_after=stop_after)
+    original = invoke(context)
+    assert original["fanned_out"] == 3 and original["stopped_early"], original
+    return original, context
+
+
+def wait_for(condition, what: str, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: still not so after {seconds} s"
+        time.sleep(0.05)
+
+
+def test_fanned_out_copies_with_their_database_connections_terminated(db, sqs, queue, scheduler_env, deployed_scheduler):
+    due = seed(db, 6_000)
+    original, context = fan_out(db, scheduler_env, deployed_scheduler, batch=50, stop_after=1_000)
+    killed = []
+
+    def kill_in_transaction(after: int) -> None:
+        """Once `after` executions are committed, terminate every scheduler session inside a statement or transaction."""
+
+        def landed() -> bool:
+            if count(db, "SELECT count(*) FROM workflow_executions") < after:
+                return False
+            with db.cursor() as cur:
+                cur.execute(
+                    "SELECT state, pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = 'flow-scheduler' AND state IN ('active', 'idle in transaction')"
+                )
+                hits = [state for state, ok in cur.fetchall() if ok]
+            killed.extend(hits)
+            return bool(hits)
+
+        wait_for(landed, f"a scheduler session to terminate after {after} executions")
+
+    for after in (2_000, 3_000, 4_000):
+        kill_in_transaction(after)
+    logs = boto3.client("logs", region_name="us-east-1")
+    name = context.invoked_function_arn.split(":")[-1]
+    wait_for(lambda: len(copy_ticks(logs, name, context.aws_request_id)) >= 3, "the 3 copies finished")
+    copies = copy_ticks(logs, name, context.aws_request_id)
+
+    assert all(line["failed"] == 0 for line in copies), "each transaction is retried on a new connection"
+    later = settle(scheduler_env)  # a COMMIT whose acknowledgement died with its connection: the redrive sends it
+    figures = assert_complete(db, sqs, queue, due)
+    report(
+        "fan-out, DB connections terminated x3",
+        invocations=1 + len(copies) + len(later),
+        **figures,
+        shares=[original["claimed"], *(line["claimed"] for line in copies)],
+        sessions_killed=len(killed),
+        redriven=sum(s["redriven"] for s in later),
+    )
+
+
+def test_fanned_out_copies_cut_off_by_the_emulator_stopping(db, sqs, queue, scheduler_env, deployed_scheduler, emulator):
+    """The emulator stopped mid-work kills the copies it runs (a Lambda dying mid-tick) and takes SQS away."""
+    batch = 100
+    due = seed(db, 6_000)
+    original, _ = fan_out(db, scheduler_env, deployed_scheduler, batch=batch, stop_after=1_000)
+    try:
+        wait_for(lambda: count(db, "SELECT count(*) FROM workflow_executions") >= 2_500, "the copies reached 2,500")
+        emulator.stop()
+        left_due = count(db, "SELECT count(*) FROM workflows WHERE next_run_at <= now()")
+        pending = count(db, "SELECT count(*) FROM workflow_executions WHERE status = 'pending'")
+    finally:
+        emulator.start()
+
+    assert left_due > 0, "the copies finished before the emulator could stop them"
+    later = settle(scheduler_env)
+    # Each copy may have had one batch stored by SQS without its reply: at most one batch each again.
+    figures = assert_complete(db, sqs, queue, due, max_duplicates=3 * batch)
+    report(
+        "fan-out, emulator stopped under the copies",
+        invocations=1 + 3 + len(later),
+        **figures,
+        original_claimed=original["claimed"],
+        due_at_stop=left_due,
+        pending_at_stop=pending,
+        redriven=sum(s["redriven"] for s in later),
+        claimed_later=sum(s["claimed"] for s in later),
     )
 
 

@@ -80,7 +80,12 @@ def test_the_scheduler_role_grants_exactly_what_the_readme_states(template):
     secret = template["Resources"]["SchedulerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][-1]
     assert secret["Fn::If"][0] == "ReadsSecret"  # only with USE_DB_SECRETS=true
     assert role["ManagedPolicyArns"]["Fn::If"][0] == "InVpc"  # ENI actions only in a VPC
-    assert set(statements) == {"OwnLogs", "SendToQueue", "ReadDatabaseSecret"}
+    (fanout,) = [s for s in role["Policies"][0]["PolicyDocument"]["Statement"] if "Fn::If" in s and s["Fn::If"][0] == "FansOut"]
+    assert fanout["Fn::If"][1]["Action"] == "lambda:InvokeFunction"  # only with MAX_FANOUT above 0, on itself only
+    assert fanout["Fn::If"][1]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:flow-builder-scheduler"
+    }
+    assert set(statements) == {"OwnLogs", "SendToQueue", "InvokeOwnCopies", "ReadDatabaseSecret"}
 
 
 def test_every_resource_of_contract_6_is_declared_once(template):

@@ -1,4 +1,4 @@
-"""Fixtures of the stack tests: the real Lambda zip, and infra/template.yaml deployed as the emulators deploy it."""
+"""Fixtures of the stack tests: infra/template.yaml deployed as the emulators deploy it (the zip: tests/conftest.py)."""
 
 import os
 import subprocess
@@ -6,30 +6,11 @@ import sys
 from pathlib import Path
 
 import boto3
+import psycopg2
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 HOOK = REPO / "localstack" / "init" / "ready.d" / "10-deploy.sh"
-PACKAGE_ZIP = REPO / "scheduler_lambda" / "package_zip.py"
-
-
-@pytest.fixture(scope="session")
-def build_zip():
-    """Run package_zip.py as `make up` does; returns the zip's path."""
-
-    def build(output: Path, *options: str) -> Path:
-        command = [sys.executable, str(PACKAGE_ZIP), "--output", str(output), *options]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, result.stderr
-        return output
-
-    return build
-
-
-@pytest.fixture(scope="session")
-def lambda_zip(tmp_path_factory, build_zip) -> Path:
-    """The scheduler zip for the host Python, as `make up` deploys it."""
-    return build_zip(tmp_path_factory.mktemp("zip") / "flow-builder-scheduler.zip")
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +32,17 @@ def probe_database(postgres) -> dict:
     for sql_file in sorted((REPO / "db" / "init").glob("*.sql")):
         postgres.psql("-v", "ON_ERROR_STOP=1", "-f", str(sql_file), dbname=name)
     return {**postgres.conninfo, "dbname": name}
+
+
+@pytest.fixture
+def probe_db(probe_database):
+    """An autocommit connection to the deployed function's database, emptied."""
+    conn = psycopg2.connect(**probe_database)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("TRUNCATE workflows, workflow_executions")
+    yield conn
+    conn.close()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from embedded.ports import free_port, port_in_use
 
 REPO = Path(__file__).resolve().parents[2]
 COPIED = [
-    "embedded", "localstack", "infra", "scheduler_lambda", "worker_lambda", "db",
+    "embedded", "dashboard", "localstack", "infra", "scheduler_lambda", "worker_lambda", "db",
     ".env.example", "Makefile", "pyproject.toml", "README.md",
 ]  # fmt: skip
 FUNCTION = "flow-builder-scheduler"
@@ -47,12 +47,12 @@ def checkout(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ports():
-    return {"DB_PORT": free_port(), "EMULATOR": free_port()}
+    return {"DB_PORT": free_port(), "EMULATOR": free_port(), "DASHBOARD_PORT": free_port()}
 
 
 def user_env() -> dict[str, str]:
     """The shell of a newcomer: none of the stack's variables set, so .env decides."""
-    names = ("DB_PORT", "EMULATOR_PORT", "AWS_ENDPOINT_URL", "STACK", "MAKEFLAGS", "MAKELEVEL", "TZ")
+    names = ("DB_PORT", "EMULATOR_PORT", "AWS_ENDPOINT_URL", "DASHBOARD_PORT", "STACK", "MAKEFLAGS", "MAKELEVEL", "TZ")
     return {key: value for key, value in os.environ.items() if key not in names} | {"STACK": "embedded"}
 
 
@@ -69,7 +69,8 @@ def make(checkout, ports):
     env_file = checkout / ".env"
     text = env_file.read_text()
     text = re.sub(r"(?m)^DB_PORT=.*$", f"DB_PORT={ports['DB_PORT']}", text)
-    env_file.write_text(re.sub(r"(?m)^EMULATOR_PORT=.*$", f"EMULATOR_PORT={ports['EMULATOR']}", text))
+    text = re.sub(r"(?m)^EMULATOR_PORT=.*$", f"EMULATOR_PORT={ports['EMULATOR']}", text)
+    env_file.write_text(re.sub(r"(?m)^DASHBOARD_PORT=.*$", f"DASHBOARD_PORT={ports['DASHBOARD_PORT']}", text))
     yield run
     run("down")
 
@@ -108,7 +109,8 @@ def test_up_twice_invoke_queue_status_down(make, checkout, ports):
     assert 'make aws ARGS="sqs get-queue-attributes --queue-url' in first.stdout  # reaches this stack, not 4566
     assert f"127.0.0.1:{ports['DB_PORT']}" in first.stdout and f"http://127.0.0.1:{ports['EMULATOR']}" in first.stdout
     assert "executing change set" in first.stdout
-    for part in ("postgres", "emulator", "stack", "lambda", "schedule", "queue", "dlq"):
+    assert f"dashboard: http://127.0.0.1:{ports['DASHBOARD_PORT']}" in first.stdout
+    for part in ("postgres", "emulator", "stack", "lambda", "schedule", "queue", "dlq", "dashboard"):
         assert any(line.split()[:1] == [part] for line in first.stdout.splitlines()), f"{part} missing from the table"
     started = pids(checkout)
     assert len(started) == 2 and all(map(running, started))
@@ -135,6 +137,7 @@ def test_up_twice_invoke_queue_status_down(make, checkout, ports):
     assert "emulator: stopped" in down.stdout and "postgres: stopped" in down.stdout
     assert not any(map(running, started))
     assert not port_in_use("127.0.0.1", ports["DB_PORT"]) and not port_in_use("127.0.0.1", ports["EMULATOR"])
+    assert not port_in_use("127.0.0.1", ports["DASHBOARD_PORT"])
     stopped = make("status")
     assert stopped.returncode != 0 and "stopped" in stopped.stdout
 
@@ -260,7 +263,8 @@ QUICK_START = {
 }
 
 
-def test_the_readme_quick_start_runs_as_written(checkout, ports):
+def test_the_readme_quick_start_runs_as_written(make, checkout, ports):
+    assert make("clean").returncode == 0  # a newcomer's first `make up`: a new database with the demo rows
     commands = readme_block("## Quick start")
     assert commands[0] == "make up" and commands[-1] == "make down", commands
     for command in commands:
@@ -315,8 +319,7 @@ def test_status_shows_a_failed_last_tick_and_fails(make, ports):
     (last,) = [line for line in status.stdout.splitlines() if line.split()[:2] == ["last", "tick"]]
     assert "FAILED (config_error): BATCH_SIZE='abc' is not a whole number" in last, last
 
-    # The stack's settings back, as CloudFormation deployed them (a `make up` with the same .env is "no changes":
-    # neither CloudFormation nor MiniStack undoes a change made behind its back).
+    # Drift made outside the template, undone the same way (a deploy of an unchanged template changes nothing).
     lam.update_function_configuration(FunctionName=FUNCTION, Environment=config["Environment"])
     lam.get_waiter("function_updated_v2").wait(FunctionName=FUNCTION, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     assert make("invoke").returncode == 0
@@ -388,7 +391,7 @@ def test_help_lists_every_command_in_aligned_columns(make):
     assert len(columns) == 1, lines
 
 
-@pytest.mark.parametrize("taken", ["DB_PORT", "EMULATOR"])
+@pytest.mark.parametrize("taken", ["DB_PORT", "EMULATOR", "DASHBOARD_PORT"])
 def test_a_taken_port_is_one_clear_line_and_nothing_starts(make, checkout, ports, taken):
     with socket.socket() as squatter:
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -397,7 +400,7 @@ def test_a_taken_port_is_one_clear_line_and_nothing_starts(make, checkout, ports
         result = make("up")
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    variable = "DB_PORT" if taken == "DB_PORT" else "AWS_ENDPOINT_URL"
+    variable = "AWS_ENDPOINT_URL" if taken == "EMULATOR" else taken
     assert len(errors) == 1, result.stderr
     assert f"port {ports[taken]} " in errors[0] and variable in errors[0] and "already in use" in errors[0]
     assert not any(map(running, pids(checkout)))

@@ -5,22 +5,9 @@ import base64
 import json
 import time
 
-import psycopg2
-import pytest
-
 from scheduler_support import add_workflows, drain, executions
 
 ACCOUNT = "100000000030"
-
-
-@pytest.fixture
-def probe_db(probe_database):
-    conn = psycopg2.connect(**probe_database)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("TRUNCATE workflows, workflow_executions")
-    yield conn
-    conn.close()
 
 
 def invoke(lam) -> tuple[dict, str]:

@@ -13,6 +13,7 @@ def test_defaults_are_the_readme_defaults():
     assert settings.use_db_secrets is False
     assert settings.db_secret_id == "flow-builder/db"
     assert settings.redrive_after_seconds == 60
+    assert (settings.max_fanout, settings.fanout_threshold) == (0, 0), "fan-out is off unless asked for"
 
 
 @pytest.mark.parametrize(
@@ -28,6 +29,9 @@ def test_defaults_are_the_readme_defaults():
         ({"USE_DB_SECRETS": "maybe"}, "USE_DB_SECRETS='maybe' is not a boolean"),
         ({"REDRIVE_AFTER_SECONDS": "0"}, "REDRIVE_AFTER_SECONDS=0 is out of range"),
         ({"BATCH_SIZE": "-1"}, "BATCH_SIZE=-1 is out of range"),
+        ({"MAX_FANOUT": "101"}, "MAX_FANOUT=101 is out of range: set it between 0 and 100"),
+        ({"MAX_FANOUT": "many"}, "MAX_FANOUT='many' is not a whole number"),
+        ({"FANOUT_THRESHOLD": "-5"}, "FANOUT_THRESHOLD=-5 is out of range: set it between 0 and 10000000"),
         ({"DB_SSL_ROOT_CERT": "/no/such/ca.pem"}, "DB_SSL_ROOT_CERT='/no/such/ca.pem' is not a file: set it to the path of"),
     ],
 )

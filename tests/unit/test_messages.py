@@ -8,16 +8,16 @@ UTC = timezone.utc
 
 
 def execution():
-    return Execution(uuid4(), uuid4(), uuid4(), datetime(2026, 11, 28, 12, 5, tzinfo=UTC))
+    return Execution(str(uuid4()), str(uuid4()), str(uuid4()), datetime(2026, 11, 28, 12, 5, tzinfo=UTC))
 
 
 def test_body_has_the_contract_fields():
-    e, queued_at = execution(), datetime(2026, 11, 28, 12, 5, 1, tzinfo=UTC)
+    e, queued_at = execution(), "2026-11-28T12:05:01+00:00"
     body = json.loads(batch_entry(e, queued_at, fifo=False)["MessageBody"])
     assert body == {
-        "execution_id": str(e.id),
-        "workflow_id": str(e.workflow_id),
-        "user_id": str(e.user_id),
+        "execution_id": e.id,
+        "workflow_id": e.workflow_id,
+        "user_id": e.user_id,
         "trigger": "scheduled",
         "status": "queued",
         "scheduled_for": "2026-11-28T12:05:00+00:00",
@@ -27,7 +27,7 @@ def test_body_has_the_contract_fields():
 
 def test_fifo_entry_groups_by_workflow_and_deduplicates_by_execution():
     e = execution()
-    entry = batch_entry(e, datetime.now(UTC), fifo=True)
-    assert entry["MessageGroupId"] == str(e.workflow_id)
-    assert entry["MessageDeduplicationId"] == str(e.id)
-    assert "MessageGroupId" not in batch_entry(e, datetime.now(UTC), fifo=False)
+    entry = batch_entry(e, datetime.now(UTC).isoformat(), fifo=True)
+    assert entry["MessageGroupId"] == e.workflow_id
+    assert entry["MessageDeduplicationId"] == e.id
+    assert "MessageGroupId" not in batch_entry(e, datetime.now(UTC).isoformat(), fifo=False)

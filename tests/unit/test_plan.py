@@ -11,7 +11,7 @@ NOW = datetime(2026, 11, 28, 12, 7, 30, tzinfo=UTC)
 
 
 def row(cron, tz="UTC", next_run_at=datetime(2026, 11, 28, 12, 5, tzinfo=UTC)):
-    return Claimed(uuid4(), uuid4(), cron, tz, next_run_at, NOW)
+    return Claimed(str(uuid4()), str(uuid4()), cron, tz, next_run_at, NOW)
 
 
 def test_due_row_gets_one_execution_for_its_occurrence_and_moves_past_now():
@@ -53,7 +53,7 @@ def test_schedule_that_ended_runs_its_last_occurrence_then_is_flagged():
 
 
 def test_bc_next_run_at_is_flagged_and_the_rest_still_planned():
-    bc = Claimed(uuid4(), uuid4(), "rate(1 day)", "UTC", None, NOW, unusable_next_run_at="0044-03-15 00:00:00+00 BC")
+    bc = Claimed(str(uuid4()), str(uuid4()), "rate(1 day)", "UTC", None, NOW, unusable_next_run_at="0044-03-15 00:00:00+00 BC")
     good = row("0 * * * *")
     result = plan([bc, good])
     assert result.flags == [(bc.id, f"next_run_at 0044-03-15 00:00:00+00 BC is before {EARLIEST_RUN}: "
@@ -73,7 +73,7 @@ WHEN = st.one_of(st.none(), st.datetimes(timezones=st.just(UTC)))
 @settings(max_examples=400, deadline=None)
 @given(cron=TEXT, tz=TEXT, next_run_at=WHEN)
 def test_any_row_is_planned_or_flagged_and_never_stops_the_others(cron, tz, next_run_at):
-    odd = Claimed(uuid4(), uuid4(), cron, tz, next_run_at, NOW)
+    odd = Claimed(str(uuid4()), str(uuid4()), cron, tz, next_run_at, NOW)
     good = row("0 * * * *")
     result = plan([odd, good])
     assert [execution[0] for execution in result.executions][-1] == good.id

@@ -14,13 +14,13 @@ from flow_worker.config import ConfigError, load_worker_settings
 from flow_worker.message import InvalidMessage, parse
 from flow_worker.runner import Run, simulated
 
-EXECUTION = Execution(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc))
+EXECUTION = Execution(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()), datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc))
 
 
 def test_the_scheduler_message_is_what_the_worker_reads():
     queued_at = datetime.now(timezone.utc)
-    message = parse(body(EXECUTION, queued_at))
-    assert (message.execution_id, message.workflow_id, message.user_id) == (
+    message = parse(body(EXECUTION, queued_at.isoformat()))
+    assert (str(message.execution_id), str(message.workflow_id), str(message.user_id)) == (
         EXECUTION.id,
         EXECUTION.workflow_id,
         EXECUTION.user_id,
@@ -29,7 +29,7 @@ def test_the_scheduler_message_is_what_the_worker_reads():
 
 
 def valid() -> dict:
-    return json.loads(body(EXECUTION, datetime.now(timezone.utc)))
+    return json.loads(body(EXECUTION, datetime.now(timezone.utc).isoformat()))
 
 
 @pytest.mark.parametrize("trigger", ["manual", "webhook"])
@@ -38,7 +38,7 @@ def test_manual_and_webhook_runs_are_valid_and_may_have_no_occurrence(trigger):
 
 
 def test_unknown_properties_are_ignored():
-    assert parse(json.dumps(valid() | {"priority": "high"})).execution_id == EXECUTION.id
+    assert str(parse(json.dumps(valid() | {"priority": "high"})).execution_id) == EXECUTION.id
 
 
 @pytest.mark.parametrize(

@@ -101,8 +101,8 @@ def test_db_init_upgrades_the_previous_schema_keeping_every_row(old_database, sq
     assert summary["enqueued"] >= 1 and summary["invalid"] == 1  # the seed's broken schedule is flagged
     # A message the old scheduler had sent for its queued execution, delivered after the upgrade.
     (old_queued,) = [row for row in before[1] if row[4] == "queued"]
-    in_flight = Execution(old_queued[0], old_queued[1], old_queued[2], old_queued[5])
-    sqs.send_message(QueueUrl=queue, MessageBody=body(in_flight, old_queued[6]))
+    in_flight = Execution(str(old_queued[0]), str(old_queued[1]), str(old_queued[2]), old_queued[5])
+    sqs.send_message(QueueUrl=queue, MessageBody=body(in_flight, old_queued[6].isoformat()))
     expected = waiting = summary["enqueued"] + 1
     while waiting:
         messages = receive(sqs, queue)

@@ -32,11 +32,10 @@ def test_a_missing_worker_is_a_row_that_says_so(lam):
 
 def test_the_worker_and_its_mapping(lam, sqs, queue):
     name = f"worker-{uuid.uuid4().hex[:8]}"
+    iam = boto3.client("iam", region_name="us-east-1")  # the emulator enforces IAM: the role must exist
     trust = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}  # fmt: skip
-    role = boto3.client("iam", region_name="us-east-1").create_role(
-        RoleName=name, AssumeRolePolicyDocument=json.dumps(trust)
-    )["Role"]["Arn"]  # the emulator refuses a function whose role does not exist
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     lam.create_function(FunctionName=name, Runtime="python3.12", Handler="flow_worker.handler.lambda_handler",
                         Role=role, Code={"ZipFile": a_zip()})  # fmt: skip
     lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
@@ -52,3 +51,4 @@ def test_the_worker_and_its_mapping(lam, sqs, queue):
         lam.delete_event_source_mapping(UUID=mapping["UUID"])
     finally:
         lam.delete_function(FunctionName=name)
+        iam.delete_role(RoleName=name)

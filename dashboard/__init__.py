@@ -1,0 +1,1 @@
+"""The local dashboard (DESIGN.md, contract 9): see and drive the stack in a browser."""

@@ -1,0 +1,51 @@
+"""What the dashboard reads from its environment: where the stack's PostgreSQL and emulator are.
+
+The same names as the stack's `.env` (DB_*, AWS_ENDPOINT_URL, ...), so the embedded runner and the
+compose service hand it their settings unchanged. Nothing here is ever rendered into a page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from embedded.stack import _port  # raises StackError naming the variable
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: dict  # psycopg2.connect keywords (the password among them: never shown)
+    endpoint: str  # the emulator, as this process reaches it
+    region: str
+    host: str  # where the dashboard listens
+    port: int
+    allowed_hosts: tuple[str, ...]  # Host headers accepted (DNS rebinding guard)
+    stack: dict  # the raw settings, for embedded.stack's status
+
+    @property
+    def db_where(self) -> str:
+        return f"{self.db['host']}:{self.db['port']}/{self.db['dbname']}"
+
+
+def load(env: Mapping[str, str]) -> Settings:
+    port = _port(env.get("DASHBOARD_PORT") or "8025", "DASHBOARD_PORT")
+    db_port = _port(env.get("DB_PORT") or "5432", "DB_PORT")
+    extra_hosts = tuple(h.strip() for h in (env.get("DASHBOARD_ALLOWED_HOSTS") or "").split(",") if h.strip())
+    return Settings(
+        db={
+            "host": env.get("DB_HOST") or LOOPBACK,
+            "port": db_port,
+            "dbname": env.get("DB_NAME") or "flow-builder",
+            "user": env.get("DB_USER") or "root",
+            "password": env.get("DB_PASSWORD") or "flowbuilder-local",
+            "sslmode": env.get("DB_SSL_MODE") or "disable",
+        },
+        endpoint=env.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566",
+        region=env.get("CUSTOM_AWS_REGION") or "us-east-1",
+        host=env.get("DASHBOARD_HOST") or LOOPBACK,
+        port=port,
+        allowed_hosts=(LOOPBACK, "localhost", *extra_hosts),
+        stack=dict(env),
+    )
