@@ -128,6 +128,17 @@ def lambda_zip(tmp_path_factory, build_zip) -> Path:
     return build_zip(tmp_path_factory.mktemp("zip") / "flow-builder-scheduler.zip")
 
 
+@pytest.fixture(scope="session")
+def worker_zip(tmp_path_factory, build_zip) -> Path:
+    """The worker zip for the host Python, as `make up` deploys it."""
+    return build_zip(
+        tmp_path_factory.mktemp("zip") / "flow-builder-worker.zip",
+        *("--package", str(REPO / "worker_lambda" / "flow_worker")),
+        *("--package", str(REPO / "scheduler_lambda" / "flow_scheduler")),
+        *("--requirements", str(REPO / "worker_lambda" / "requirements.txt")),
+    )
+
+
 @pytest.fixture
 def deployed_scheduler(aws_env, lambda_zip, scheduler_env):
     """The scheduler zip deployed in the emulator as a function of its own (MiniStack runs each

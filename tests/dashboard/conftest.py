@@ -68,17 +68,12 @@ def stack_settings(dashboard_db, dashboard_emulator) -> dict:
 
 
 @pytest.fixture(scope="session")
-def provisioned(tmp_path_factory, stack_settings):
+def provisioned(lambda_zip, worker_zip, stack_settings):
     """The stack infra/template.yaml declares, deployed the way `make up` does (the rule fires once a day:
-    the tests run the scheduler with the dashboard's button)."""
-    zip_path = tmp_path_factory.mktemp("dashboard-zip") / "flow-builder-scheduler.zip"
-    built = subprocess.run(
-        [sys.executable, str(REPO / "scheduler_lambda" / "package_zip.py"), "--output", str(zip_path)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stderr
+    the tests run the scheduler with the dashboard's button; the worker consumes the queue)."""
     env = {
-        **os.environ, **stack_settings, "LAMBDA_PACKAGE": "zip", "LAMBDA_ZIP": str(zip_path),
+        **os.environ, **stack_settings, "LAMBDA_PACKAGE": "zip", "LAMBDA_ZIP": str(lambda_zip),
+        "WORKER_LAMBDA_ZIP": str(worker_zip),
         "FUNCTION_DB_HOST": stack_settings["DB_HOST"], "FUNCTION_DB_PORT": "",
         "SQS_URL": "", "SCHEDULE_EXPRESSION": "rate(1 day)", "DEPLOY_PYTHON": sys.executable,
     }  # fmt: skip

@@ -14,17 +14,6 @@ HOOK = REPO / "localstack" / "init" / "ready.d" / "10-deploy.sh"
 
 
 @pytest.fixture(scope="session")
-def worker_zip(tmp_path_factory, build_zip) -> Path:
-    """The worker zip for the host Python, as `make up` deploys it."""
-    return build_zip(
-        tmp_path_factory.mktemp("zip") / "flow-builder-worker.zip",
-        *("--package", str(REPO / "worker_lambda" / "flow_worker")),
-        *("--package", str(REPO / "scheduler_lambda" / "flow_scheduler")),
-        *("--requirements", str(REPO / "worker_lambda" / "requirements.txt")),
-    )
-
-
-@pytest.fixture(scope="session")
 def probe_database(postgres) -> dict:
     """A database of its own for the deployed function, so it never touches other tests' rows."""
     name = "deploy-probe"
