@@ -126,8 +126,9 @@ def test_the_same_message_delivered_twice_runs_once(db, aws, queue_url, settings
     period = schedule_seconds(settings.get("SCHEDULE_EXPRESSION") or "rate(1 minute)")
     due = add_workflow("delivered twice", cron="rate(1 day)")
     execution = finished(db, due["id"], timeout=2 * period + 30)
-    again = Execution(execution["id"], execution["workflow_id"], execution["user_id"], execution["scheduled_for"])
-    aws["sqs"].send_message(QueueUrl=queue_url, MessageBody=body(again, execution["queued_at"]))
+    ids = (str(execution[key]) for key in ("id", "workflow_id", "user_id"))
+    again = Execution(*ids, execution["scheduled_for"])
+    aws["sqs"].send_message(QueueUrl=queue_url, MessageBody=body(again, execution["queued_at"].isoformat()))
 
     skipped = wait_until(
         lambda: worker_lines(logs, "execution_skipped", execution_id=str(execution["id"])),
@@ -139,8 +140,8 @@ def test_the_same_message_delivered_twice_runs_once(db, aws, queue_url, settings
 
 
 def test_a_message_for_an_unknown_execution_is_acknowledged_and_logged(aws, queue_url, dlq_url, logs, owner):
-    ghost = Execution(uuid.uuid4(), uuid.uuid4(), owner, datetime.now(timezone.utc))
-    aws["sqs"].send_message(QueueUrl=queue_url, MessageBody=body(ghost, datetime.now(timezone.utc)))
+    ghost = Execution(str(uuid.uuid4()), str(uuid.uuid4()), str(owner), datetime.now(timezone.utc))
+    aws["sqs"].send_message(QueueUrl=queue_url, MessageBody=body(ghost, datetime.now(timezone.utc).isoformat()))
     (line,) = wait_until(
         lambda: worker_lines(logs, "execution_unknown", execution_id=str(ghost.id)), 120, "the unknown execution logged"
     )
