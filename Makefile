@@ -121,7 +121,7 @@ screenshots: $(STAMP) ## retake docs/dashboard-*.png with the dashboard's browse
 invoke: $(STAMP) ## invoke the scheduler Lambda through the emulator, print its summary
 	@$(PY) -m embedded invoke
 
-logs: $(STAMP) ## the function's logs and the stack's own; FOLLOW=1 keeps printing the function's
+logs: $(STAMP) ## both functions' logs and the stack's own; FOLLOW=1 keeps printing the functions' new lines
 ifeq ($(FOLLOW),)
 ifeq ($(STACK),docker)
 	@$(PY) -m embedded logs --aws-only

@@ -29,6 +29,7 @@ from embedded.stack import (
     aws_status,
 )
 from embedded.ticks import last_tick
+from embedded.worker_status import WORKER
 
 NEXT_STEPS = """\
 dashboard: {dashboard_url}
@@ -125,21 +126,24 @@ def cmd_invoke(settings, args) -> int:
 
 def cmd_logs(settings, args) -> int:
     (logs,) = aws_clients(settings, "logs")
-    group = f"/aws/lambda/{FUNCTION}"
-    print(f"== {group} (last {args.lines} events{'; following, Ctrl-C stops' if args.follow else ''})", flush=True)
-    events = function_events(logs, group)
-    show_events(events[-args.lines :])
-    seen = {event_key(e) for e in events}
+    groups = [f"/aws/lambda/{name}" for name in (FUNCTION, WORKER)]
+    seen = {}
+    for group in groups:
+        print(f"== {group} (last {args.lines} events{'; following, Ctrl-C stops' if args.follow else ''})", flush=True)
+        events = function_events(logs, group)
+        show_events(events[-args.lines :])
+        seen[group] = {event_key(e) for e in events}
     while args.follow:
         time.sleep(2)
-        # From the newest millisecond shown on: an event logged in that same millisecond may still be new.
-        since = max((timestamp for timestamp, _ in seen), default=None)
-        fresh = [e for e in function_events(logs, group, since) if event_key(e) not in seen]
-        show_events(fresh)
-        seen |= {event_key(e) for e in fresh}
+        for group in groups:
+            # From the newest millisecond shown on: an event logged in that same millisecond may still be new.
+            since = max((timestamp for timestamp, _ in seen[group]), default=None)
+            fresh = [e for e in function_events(logs, group, since) if event_key(e) not in seen[group]]
+            show_events(fresh, group.rsplit("/", 1)[-1])
+            seen[group] |= {event_key(e) for e in fresh}
     if not args.aws_only:
         stack = Stack(settings)
-        for label, part in (("postgres", stack.postgres), ("emulator", stack.emulator)):
+        for label, part in (("postgres", stack.postgres), ("emulator", stack.emulator), ("dashboard", stack.dashboard)):
             print(f"== {label}: {part.log_file}")
             print(part.log_tail(args.lines))
     return 0
@@ -159,10 +163,11 @@ def event_key(event: dict) -> tuple[int, str]:
     return event["timestamp"], event.get("eventId") or event["message"]
 
 
-def show_events(events: list[dict]) -> None:
+def show_events(events: list[dict], source: str = "") -> None:
+    """One line an event; `source` names the function when the lines of several are interleaved."""
     for event in events:
         stamp = time.strftime("%H:%M:%S", time.localtime(event["timestamp"] / 1000))
-        print(f"  {stamp} {event['message'].rstrip()}", flush=True)
+        print(f"  {stamp} {source + ' ' if source else ''}{event['message'].rstrip()}", flush=True)
 
 
 def cmd_queue(settings, args) -> int:

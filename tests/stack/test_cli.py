@@ -329,6 +329,7 @@ def test_status_shows_a_failed_last_tick_and_fails(make, ports):
 
 
 def test_logs_follow_prints_new_lines_as_they_come(make, checkout):
+    assert make("up").returncode == 0  # whatever ran before: a stack to follow
     follower = subprocess.Popen(
         ["make", "--no-print-directory", "logs", "FOLLOW=1"], cwd=checkout, env=user_env(),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
