@@ -68,7 +68,7 @@ def stack_settings(dashboard_db, dashboard_emulator) -> dict:
 
 
 @pytest.fixture(scope="session")
-def provisioned(lambda_zip, worker_zip, stack_settings):
+def deployed(lambda_zip, worker_zip, stack_settings):
     """The stack infra/template.yaml declares, deployed the way `make up` does (the rule fires once a day:
     the tests run the scheduler with the dashboard's button; the worker consumes the queue)."""
     env = {
@@ -89,9 +89,9 @@ def start_dashboard(state_dir: Path, settings: dict) -> Dashboard:
 
 
 @pytest.fixture(scope="session")
-def dashboard(tmp_path_factory, provisioned):
+def dashboard(tmp_path_factory, deployed):
     """`python -m dashboard` on a free port, run by the stack's own runner; yields its URL."""
-    runner = start_dashboard(tmp_path_factory.mktemp("dashboard"), provisioned)
+    runner = start_dashboard(tmp_path_factory.mktemp("dashboard"), deployed)
     try:
         yield runner.url
     finally:

@@ -300,7 +300,7 @@ def test_a_bad_setting_deploys_nothing(make, checkout, ports):
     assert result.returncode != 0
     (line,) = result.stderr.splitlines()[:1]
     assert line.startswith("error: BATCH_SIZE='abc' is not a whole number") and "nothing was started" in line, line
-    assert "provision" not in result.stdout
+    assert "deploy" not in result.stdout  # the hook never ran
     assert pids(checkout) == started
     _, after = function_config(ports)
     assert after["Environment"] == before["Environment"] and after["RevisionId"] == before["RevisionId"]
