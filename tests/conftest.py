@@ -10,14 +10,13 @@ import uuid
 from pathlib import Path
 
 import boto3
-import psycopg2
 import psycopg2.extras
 import pytest
 
 from embedded.emulator import Emulator
 from embedded.ports import free_port
 from embedded.postgres import Postgres
-from scheduler_support import new_container
+from scheduler_support import emptied_database, new_container
 
 REPO = Path(__file__).resolve().parent.parent
 DB_INIT = REPO / "db" / "init"
@@ -66,10 +65,7 @@ psycopg2.extras.register_uuid()
 @pytest.fixture
 def db(postgres):
     """Autocommit connection to an emptied schema."""
-    conn = psycopg2.connect(**postgres.conninfo)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("TRUNCATE workflows, workflow_executions")
+    conn = emptied_database(postgres.conninfo)
     yield conn
     conn.close()
 

@@ -20,6 +20,15 @@ def new_container() -> None:
     handler._tick.cache_clear()
 
 
+def emptied_database(conninfo: dict):
+    """An autocommit connection to the database at `conninfo`, its workflows and executions deleted."""
+    conn = psycopg2.connect(**conninfo)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("TRUNCATE workflows, workflow_executions")
+    return conn
+
+
 def invoke(context=None) -> dict:
     return handler.lambda_handler({"source": "aws.events"}, context)
 

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import boto3
-import psycopg2
 import pytest
+from scheduler_support import emptied_database
 
 REPO = Path(__file__).resolve().parents[2]
 HOOK = REPO / "localstack" / "init" / "ready.d" / "10-deploy.sh"
@@ -26,10 +26,7 @@ def probe_database(postgres) -> dict:
 @pytest.fixture
 def probe_db(probe_database):
     """An autocommit connection to the deployed function's database, emptied."""
-    conn = psycopg2.connect(**probe_database)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("TRUNCATE workflows, workflow_executions")
+    conn = emptied_database(probe_database)
     yield conn
     conn.close()
 
