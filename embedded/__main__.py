@@ -38,7 +38,7 @@ next:
   make invoke       invoke the scheduler now and print its summary
   make queue        peek at the messages it sent (not consumed)
   make executions   the executions and their timings, as the worker carries them to completed or failed
-  make logs         the function's logs and the stack's own
+  make logs         both functions' logs and the stack's own
   make psql         SQL shell on the database
   make status       health of each part and the last tick
   make aws ARGS="sqs get-queue-attributes --queue-url {queue_url} --attribute-names All"
