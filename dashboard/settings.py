@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from embedded.stack import _port  # raises StackError naming the variable
+from embedded.stack import _port, database_params  # both raise StackError naming a bad port
 
 LOOPBACK = "127.0.0.1"
 
@@ -31,17 +31,9 @@ class Settings:
 
 def load(env: Mapping[str, str]) -> Settings:
     port = _port(env.get("DASHBOARD_PORT") or "8025", "DASHBOARD_PORT")
-    db_port = _port(env.get("DB_PORT") or "5432", "DB_PORT")
     extra_hosts = tuple(h.strip() for h in (env.get("DASHBOARD_ALLOWED_HOSTS") or "").split(",") if h.strip())
     return Settings(
-        db={
-            "host": env.get("DB_HOST") or LOOPBACK,
-            "port": db_port,
-            "dbname": env.get("DB_NAME") or "flow-builder",
-            "user": env.get("DB_USER") or "root",
-            "password": env.get("DB_PASSWORD") or "flowbuilder-local",
-            "sslmode": env.get("DB_SSL_MODE") or "disable",
-        },
+        db=database_params(env),
         endpoint=env.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566",
         region=env.get("CUSTOM_AWS_REGION") or "us-east-1",
         host=env.get("DASHBOARD_HOST") or LOOPBACK,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psycopg2
 
+from embedded.stack import database_params
 from flow_scheduler.sql import named_queries
 
 COLUMNS = (
@@ -27,17 +28,10 @@ class DatabaseError(RuntimeError):
 
 
 def latest(settings: dict[str, str], limit: int) -> list[tuple]:
-    where = f"{settings.get('DB_HOST') or '127.0.0.1'}:{settings.get('DB_PORT') or 5432}"
+    params = database_params(settings)
+    where = f"{params['host']}:{params['port']}"
     try:
-        conn = psycopg2.connect(
-            host=settings.get("DB_HOST") or "127.0.0.1",
-            port=int(settings.get("DB_PORT") or 5432),
-            dbname=settings.get("DB_NAME") or "flow-builder",
-            user=settings.get("DB_USER") or "root",
-            password=settings.get("DB_PASSWORD"),
-            sslmode=settings.get("DB_SSL_MODE") or "disable",
-            connect_timeout=5,
-        )
+        conn = psycopg2.connect(**params, connect_timeout=5)
     except psycopg2.OperationalError as err:
         reason = str(err).strip().splitlines()[0]
         raise DatabaseError(

@@ -29,6 +29,7 @@ QUEUE = "flow-builder-queue"
 DLQ = "flow-builder-queue-dlq"
 RULE = "flow-builder-scheduler"
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
+LOCAL_PASSWORD = "flowbuilder-local"  # the embedded cluster's password when .env sets none
 # The deploy's zip variables: the zip's name and package_zip.py's options (option, path from the repository root).
 ZIPS = {
     "LAMBDA_ZIP": ("flow-builder-scheduler", ()),
@@ -73,7 +74,7 @@ class Stack:
             self.state_dir / "pgdata",
             self.db_port,
             user=settings.get("DB_USER") or "root",
-            password=settings.get("DB_PASSWORD") or "flowbuilder-local",
+            password=settings.get("DB_PASSWORD") or LOCAL_PASSWORD,
             dbname=settings.get("DB_NAME") or "flow-builder",
             log_file=self.state_dir / "postgres.log",
         )
@@ -329,6 +330,18 @@ def _digest(files: list[Path]) -> str:
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def database_params(settings: dict[str, str]) -> dict:
+    """psycopg2.connect keywords for the stack's database, as .env names it (the password is never shown)."""
+    return {
+        "host": settings.get("DB_HOST") or "127.0.0.1",
+        "port": _port(settings.get("DB_PORT") or "5432", "DB_PORT"),
+        "dbname": settings.get("DB_NAME") or "flow-builder",
+        "user": settings.get("DB_USER") or "root",
+        "password": settings.get("DB_PASSWORD") or LOCAL_PASSWORD,
+        "sslmode": settings.get("DB_SSL_MODE") or "disable",
+    }
 
 
 def _port(value: str, name: str) -> int:

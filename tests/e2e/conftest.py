@@ -16,7 +16,7 @@ import psycopg2.extras
 import pytest
 
 from embedded import envfile
-from embedded.stack import DLQ, FUNCTION, QUEUE, aws_clients
+from embedded.stack import DLQ, FUNCTION, QUEUE, aws_clients, database_params
 
 REPO = Path(__file__).resolve().parents[2]
 psycopg2.extras.register_uuid()
@@ -36,15 +36,7 @@ def settings():
 
 @pytest.fixture(scope="session")
 def db(settings):
-    conn = psycopg2.connect(
-        host=settings.get("DB_HOST") or "127.0.0.1",
-        port=int(settings.get("DB_PORT") or 5432),
-        dbname=settings.get("DB_NAME") or "flow-builder",
-        user=settings.get("DB_USER") or "root",
-        password=settings.get("DB_PASSWORD"),
-        sslmode=settings.get("DB_SSL_MODE") or "disable",
-        connect_timeout=5,
-    )
+    conn = psycopg2.connect(**database_params(settings), connect_timeout=5)
     conn.autocommit = True
     yield conn
     conn.close()
