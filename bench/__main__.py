@@ -4,7 +4,7 @@ Starts its own PostgreSQL and MiniStack on free ports, prints a Markdown table, 
 and results.png into bench/ (or BENCH_OUT). BENCH_QUICK=1 is a smoke test: small sizes, a couple of
 minutes, figures that judge no target. BENCH_N, BENCH_SCALE, BENCH_IDLE, BENCH_LAG override the
 sizes; BENCH_SQS_MS and BENCH_PG_MS the AWS-like latency profile (8 ms per SQS call, 0.5 ms per
-PostgreSQL round trip).
+PostgreSQL round trip); BENCH_RULE the rule expression that starts the lateness run's ticks.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import psycopg2
 
 from . import report
 from .latency import Profile
+from .lateness import lateness
 from .measure import Bench, Run, import_times, median_run
 from .services import running_services
 
@@ -43,6 +44,10 @@ LATENCY_CONCURRENCIES = [8, 32] if QUICK else [4, 8, 16, 32]
 LATENCY_BATCHES = [100, 500] if QUICK else [100, 250, 500, 1_000, 2_000]
 LAG_N = int(os.environ.get("BENCH_LAG") or (1_000 if QUICK else 10_000))
 COLD_STARTS = 1 if QUICK else 5
+# Lateness: minute-aligned schedules, ticks started by the emulator's rule (the template's default expression).
+LATENESS_RULE = os.environ.get("BENCH_RULE") or "cron(* * * * ? *)"
+LATENESS_WORKFLOWS = 100 if QUICK else 1_000
+LATENESS_MINUTES = 1 if QUICK else 3
 
 
 def say(message: str) -> None:
@@ -93,8 +98,15 @@ def main() -> int:
             say(f"idle: {IDLE:,} workflows stored, none due, {IDLE_TICKS} ticks")
             idle = bench.idle(IDLE, IDLE_TICKS)
             say(f"  median {idle['median_ms']:.2f} ms")
+            say(f"idle: {IDLE:,} workflows stored with every schedule policy set, none due, {IDLE_TICKS} ticks")
+            idle_policies = bench.idle(IDLE, IDLE_TICKS, policies=True)
+            say(f"  median {idle_policies['median_ms']:.2f} ms")
 
             latency = under_latency(bench, curves)
+
+            say(f"policies: N={N:,} due, every schedule policy set on every workflow vs none (median of {REPEATS})")
+            plain, with_policies = repeated(bench.scheduler, N), repeated(lambda n: bench.scheduler(n, policies=True), N)
+            say(f"  without {plain.rate:,.0f}/s, with {with_policies.rate:,.0f}/s")
 
             say(f"lag: a burst of {LAG_N:,} due at one instant, one warm invocation")
             lag = bench.lag(LAG_N)
@@ -103,6 +115,9 @@ def main() -> int:
             say(f"cold start: a fresh `python -m flow_scheduler tick` to its summary (median of {COLD_STARTS})")
             cold_start_ms, imports = bench.cold_start(COLD_STARTS), import_times()
             say(f"  {cold_start_ms:,.0f} ms, of which importing the handler {imports['total_ms']:,.0f} ms")
+            say(f"lateness: {LATENESS_WORKFLOWS:,} minute-aligned schedules, {LATENESS_MINUTES} ticks of the rule {LATENESS_RULE}")
+            late = lateness(bench, LATENESS_RULE, LATENESS_WORKFLOWS, LATENESS_MINUTES)
+            say(f"  p50 {late['p50_ms']:,.0f} ms, p99 {late['p99_ms']:,.0f} ms over {late['executions']:,} executions")
             postgres_version = bench.server_version()
         finally:
             bench.close()
@@ -171,6 +186,17 @@ def main() -> int:
             "fanout_checked": "0 lost, 0 duplicated: one queued execution per occurrence and one message each,"
             " else the bench stops",
             **latency,
+            "policies_without_per_s": round(plain.rate, 1),
+            "policies_with_per_s": round(with_policies.rate, 1),
+            "policies_rate_ratio": round(with_policies.rate / plain.rate, 3),
+            "policies_idle_tick_ms": round(idle_policies["median_ms"], 2),
+            "policies_idle_tick_p95_ms": round(idle_policies["p95_ms"], 2),
+            "policies_idle_uses_index": idle_policies["uses_index"],
+            "lateness_rule": LATENESS_RULE,
+            "lateness_workflows": LATENESS_WORKFLOWS,
+            "lateness_ticks": LATENESS_MINUTES,
+            "lateness_executions": late["executions"],
+            **{f"lateness_{key}": round(value, 1) for key, value in late.items() if key != "executions"},
             "lag_n": LAG_N,
             **{f"lag_{key}": round(value, 1) for key, value in lag.items()},
             "cold_start_ms": round(cold_start_ms, 1),

@@ -21,7 +21,8 @@ import psycopg2
 from botocore.config import Config
 
 from flow_scheduler import handler
-from flow_scheduler.db import Database
+from flow_common.db import Database
+from flow_scheduler.deadline import Deadline
 from flow_scheduler.messages import Execution
 from flow_scheduler.sql import query
 from flow_scheduler.sqs import Outcome, Sender
@@ -137,14 +138,17 @@ class Bench:
         os.environ["SQS_URL"] = url
         return url
 
-    def scheduler(self, count: int, concurrency: int = 8, batch_size: int = BATCH) -> Run:
-        """One invocation of the real handler enqueuing `count` due workflows, in a warm container."""
+    def scheduler(self, count: int, concurrency: int = 8, batch_size: int = BATCH, policies: bool = False) -> Run:
+        """One invocation of the real handler enqueuing `count` due workflows, in a warm container
+        (`policies`: with every schedule policy set on every workflow, workload.set_policies)."""
         workload.reset(self.conn)
         queue = self.fresh_queue()
         os.environ.update({"SEND_CONCURRENCY": str(concurrency), "BATCH_SIZE": str(batch_size)})
         new_container()
         handler.lambda_handler({}, None)  # warm: settings, clients, connection, as EventBridge's every-minute calls keep it
         workload.seed(self.conn, count)
+        if policies:
+            workload.set_policies(self.conn)
         with Meter(self.parties) as meter:
             summary = handler.lambda_handler({}, None)
         for name in ("SEND_CONCURRENCY", "BATCH_SIZE"):
@@ -277,10 +281,10 @@ class Bench:
         workload.reset(self.conn)
         database = Database(self._conninfo, connect_timeout=5, ssl_mode="disable")
         bulk = Tick(database, _AcceptAll(), batch_size=BATCH, redrive_after_seconds=60)
-        bulk.run(has_time=lambda: True)  # connects: warm, like the scheduler's run
+        bulk.run(Deadline.of(None, margin_ms=0))  # connects: warm, like the scheduler's run
         workload.seed(self.conn, count)
         with Meter(self.parties) as meter:
-            summary = bulk.run(has_time=lambda: True)
+            summary = bulk.run(Deadline.of(None, margin_ms=0))
         database.close()
         executions, queued = workload.count_executions(self.conn)
         if not summary.enqueued == executions == queued == count:
@@ -313,10 +317,13 @@ class Bench:
             "cpu_seconds": usage.ru_utime + usage.ru_stime,
         }
 
-    def idle(self, stored: int, ticks: int) -> dict:
-        """Tick times (ms) with `stored` workflows and none due, and the plan of the due query."""
+    def idle(self, stored: int, ticks: int, policies: bool = False) -> dict:
+        """Tick times (ms) with `stored` workflows and none due, and the plan of the due query
+        (`policies`: every schedule policy set on every workflow, workload.set_policies)."""
         workload.reset(self.conn)
         workload.seed(self.conn, stored, due=False)
+        if policies:
+            workload.set_policies(self.conn)
         self.fresh_queue()
         new_container()
         handler.lambda_handler({}, None)  # warm
@@ -375,9 +382,21 @@ class Bench:
 class _AcceptAll:
     """Stands in for SQS to isolate the database's share of the work."""
 
-    def send(self, executions):
-        now = datetime.now(timezone.utc)
-        return Outcome(accepted={execution.id: now for execution in executions})
+    def submit(self, executions) -> "_Accepted":
+        return _Accepted(Outcome(accepted=dict.fromkeys((e.id for e in executions), datetime.now(timezone.utc))))
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    """A batch _AcceptAll took: already back (a Sending's result and wait)."""
+
+    outcome: Outcome
+
+    def result(self) -> Outcome:
+        return self.outcome
+
+    def wait(self) -> None:
+        pass
 
 
 def _client(concurrency: int):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import sys
 
-from flow_scheduler import handler, logs
+from flow_common import logs
+from flow_scheduler import handler
 
 
 def main() -> int:

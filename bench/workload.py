@@ -29,6 +29,18 @@ def seed(conn, count: int, *, due: bool = True, cron: str = "0 0 1 1 *") -> None
     conn.commit()
 
 
+def set_policies(conn) -> None:
+    """Every Contract 10 policy on every workflow, each at a value that still lets the burst run (the
+    overlap check finds nothing active, the window covers the minute of lateness, the jitter keeps it due)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE workflows SET overlap_policy = 'skip', jitter_seconds = 30, catchup_window_seconds = 3600,"
+            " starts_at = '2000-01-01 00:00:00+00', ends_at = '2999-01-01 00:00:00+00'"
+        )
+        cur.execute("ANALYZE workflows")
+    conn.commit()
+
+
 def count_executions(conn) -> tuple[int, int]:
     """(executions, queued executions)"""
     with conn.cursor() as cur:

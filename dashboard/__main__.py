@@ -11,7 +11,7 @@ import uvicorn
 
 from dashboard.app import create_app
 from dashboard.settings import load
-from embedded.stack import StackError
+from stackview.settings import StackError
 
 
 def main() -> int:

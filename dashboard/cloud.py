@@ -1,8 +1,8 @@
 """The stack's emulator (or AWS) as the dashboard uses it: queues, the scheduler function, its ticks.
 
 Short timeouts and one retry: a page waits a second or two for a stopped emulator, then shows the
-banner. Peeking receives messages with VisibilityTimeout=0, so it leaves them for the worker, but SQS
-counts every receive: it is a button (a POST), never part of a refresh.
+banner. Peeking reads the emulator's inspection endpoint (stackview/queue_peek.py), never ReceiveMessage,
+so it counts no receive and hides nothing from the worker.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dashboard.down import PartDown
-from embedded.stack import DLQ, FUNCTION, QUEUE
-from embedded.ticks import LOG_GROUP, outcome
+from stackview import queue_peek
+from stackview.names import DLQ, FUNCTION, LOG_GROUP, QUEUE
+from stackview.ticks import outcome
 MOVE_LIMIT = 1000  # messages moved back per click: a redrive is bounded, the next click moves more
 
 
@@ -33,7 +34,7 @@ class Cloud:
         self.lam = session.client("lambda", endpoint_url=endpoint, config=slow)
         self.events = session.client("events", endpoint_url=endpoint, config=quick)
         self.cfn = session.client("cloudformation", endpoint_url=endpoint, config=quick)
-        # What embedded.stack.aws_status reads the deployed stack with.
+        # What stackview.status.aws_status reads the deployed stack with.
         self.status_clients = (self.cfn, self.lam, self.events, self.sqs)
         self._urls: dict[str, str] = {}
         self.answered_at = 0.0  # monotonic time of the last call that succeeded
@@ -71,14 +72,14 @@ class Cloud:
         }
 
     def peek(self, name: str) -> list[dict]:
-        """Up to 10 messages, left visible for the worker (each still counts as a receive)."""
-        reply = self.call(
-            lambda: self.sqs.receive_message(
-                QueueUrl=self.queue_url(name), MaxNumberOfMessages=10, VisibilityTimeout=0,
-                AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
-            )
-        )
-        return [_message(m) for m in reply.get("Messages", [])]
+        """Up to 10 messages as the emulator holds them: no receive counted, nothing hidden from the worker."""
+        url = self.queue_url(name)
+        try:
+            messages = queue_peek.peek(self.endpoint, url)
+        except OSError as err:
+            raise PartDown("emulator", f"Nothing answers at {self.endpoint} ({err}): start the stack with `make up`") from None
+        self.answered_at = time.monotonic()
+        return messages
 
     def redrive_dlq(self) -> int:
         """Move the DLQ's messages back to the queue: send each, then delete it from the DLQ."""
@@ -132,18 +133,3 @@ class Cloud:
                 found.append(line)
         found.sort(key=lambda line: line["at"], reverse=True)
         return found[:limit]
-
-
-def _message(raw: dict) -> dict:
-    attributes = raw.get("Attributes", {})
-    sent = attributes.get("SentTimestamp")
-    try:
-        body = json.dumps(json.loads(raw["Body"]), indent=2)
-    except ValueError:
-        body = raw["Body"]
-    return {
-        "id": raw["MessageId"],
-        "body": body,
-        "receives": attributes.get("ApproximateReceiveCount", "?"),
-        "sent": datetime.fromtimestamp(int(sent) / 1000, timezone.utc) if sent else None,
-    }

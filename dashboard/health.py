@@ -8,7 +8,7 @@ from dashboard.cloud import Cloud
 from dashboard.down import PartDown
 from dashboard.settings import Settings
 from dashboard.store import Store
-from embedded.stack import Part, Stack, aws_status
+from stackview.status import Part, aws_status
 
 
 FRESH_S = 2.0  # a part that answered this recently (say, for the page being drawn) is not probed again
@@ -28,9 +28,8 @@ def down_parts(store: Store, cloud: Cloud) -> list[PartDown]:
 
 
 def parts(settings: Settings, store: Store, cloud: Cloud) -> list[Part]:
-    """As `make status` prints them: the embedded stack's own table, or (docker, tests) what answers."""
-    if settings.stack.get("STACK") == "embedded":
-        return Stack(settings.stack).status(cloud.status_clients)
+    """The parts `make status` lists, as this process reaches them (embedded or docker): each probed over the
+    network, so the dashboard reads the stack and never needs its runners (pid files belong to `make status`)."""
     found = []
     for name, where, probe in (
         ("postgres", settings.db_where, lambda: store.rows("ping")),
@@ -43,4 +42,6 @@ def parts(settings: Settings, store: Store, cloud: Cloud) -> list[Part]:
             found.append(Part(name, where, f"down: {down.message}", False))
     if found[1].ok:
         found += aws_status(settings.stack, cloud.status_clients)
+    if settings.stack.get("STACK") == "embedded":  # the stack runs this process: it answers, as this page shows
+        found.append(Part("dashboard", f"http://{settings.host}:{settings.port}", "running", True))
     return found

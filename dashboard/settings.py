@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from embedded.stack import _port, database_params  # both raise StackError naming a bad port
+from stackview.settings import database_params, port  # both raise StackError naming a bad port
 
 LOOPBACK = "127.0.0.1"
 
@@ -22,7 +22,7 @@ class Settings:
     host: str  # where the dashboard listens
     port: int
     allowed_hosts: tuple[str, ...]  # Host headers accepted (DNS rebinding guard)
-    stack: dict  # the raw settings, for embedded.stack's status
+    stack: dict  # the raw settings, for stackview.status
 
     @property
     def db_where(self) -> str:
@@ -30,14 +30,14 @@ class Settings:
 
 
 def load(env: Mapping[str, str]) -> Settings:
-    port = _port(env.get("DASHBOARD_PORT") or "8025", "DASHBOARD_PORT")
+    listen_port = port(env.get("DASHBOARD_PORT") or "8025", "DASHBOARD_PORT")
     extra_hosts = tuple(h.strip() for h in (env.get("DASHBOARD_ALLOWED_HOSTS") or "").split(",") if h.strip())
     return Settings(
         db=database_params(env),
         endpoint=env.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566",
         region=env.get("CUSTOM_AWS_REGION") or "us-east-1",
         host=env.get("DASHBOARD_HOST") or LOOPBACK,
-        port=port,
+        port=listen_port,
         allowed_hosts=(LOOPBACK, "localhost", *extra_hosts),
         stack=dict(env),
     )

@@ -1,11 +1,7 @@
-"""The dashboard's named queries (queries.sql beside this file), loaded like the scheduler's."""
+"""The dashboard's named queries (queries.sql beside this file)."""
 
-from functools import cache
 from pathlib import Path
 
-from flow_scheduler.sql import named_queries
+from flow_common.sql import queries_in
 
-
-@cache
-def query(name: str) -> str:
-    return named_queries(Path(__file__).with_name("queries.sql"))[name]
+query = queries_in(Path(__file__).with_name("queries.sql"))

@@ -5,26 +5,38 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from flow_scheduler.schedule import ScheduleError, zone
+from stackview.workflows import LOCAL_OWNER
 
 
-def local(moment: datetime | None, tz_name: str = "UTC") -> str:
-    """'2026-11-29 12:00 CET' in the schedule's own timezone (UTC when it is not a known zone)."""
+UNSHOWN = " (cannot be shown as a date: out of Python's range)"
+
+
+def local(moment: datetime | str | None, tz_name: str = "UTC") -> str:
+    """'2026-11-29 12:00 CET' in the schedule's own timezone (UTC when it is not a known zone).
+    A value no datetime can hold (store.Unshowable, a str) or a local time past year 9999 is marked."""
     if moment is None:
         return "-"
+    if isinstance(moment, str):
+        return moment + UNSHOWN
     try:
         tz = zone(tz_name)
     except ScheduleError:
         tz = timezone.utc
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+    try:
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+    except OverflowError:
+        return utc(moment) + f" (past year 9999 in {tz_name})"
 
 
-def utc(moment: datetime | None) -> str:
+def utc(moment: datetime | str | None) -> str:
+    if isinstance(moment, str):
+        return moment + UNSHOWN
     return "-" if moment is None else moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def relative(moment: datetime | None, now: datetime) -> str:
+def relative(moment: datetime | str | None, now: datetime) -> str:
     """'in 4m 10s' or '12s ago'."""
-    if moment is None:
+    if moment is None or isinstance(moment, str):
         return ""
     seconds = (moment - now).total_seconds()
     text = span(timedelta(seconds=abs(seconds)))
@@ -57,4 +69,10 @@ def short(value) -> str:
     return "…" + str(value)[-8:]
 
 
-FILTERS = {"local": local, "utc": utc, "relative": relative, "span": span, "short": short}
+def owner(value) -> str:
+    """Who owns a workflow: 'local' for the owner `make workflow` and the New workflow form give when none
+    is named, else the whole user id (ids that differ only in their last digits stay told apart)."""
+    return "local" if str(value) == str(LOCAL_OWNER) else str(value)
+
+
+FILTERS = {"local": local, "utc": utc, "relative": relative, "span": span, "short": short, "owner": owner}

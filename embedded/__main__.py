@@ -1,4 +1,4 @@
-"""`python -m embedded up|down|clean|status|invoke|logs|queue|executions|psql|aws|check`: the local stack without Docker.
+"""`python -m embedded up|down|stop|start|clean|status|invoke|watch|logs|queue|executions|workflow|workflows|psql|aws|check`: the local stack without Docker.
 
 The Makefile calls these; `invoke`, `queue`, `aws`, `check`, `logs --aws-only` and `status --aws-only`
 only read .env and talk to the emulator's API, so they serve the docker stack as well.
@@ -11,25 +11,19 @@ import logging
 import os
 import platform
 import shutil
+import signal
 import sys
 import time
 from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from embedded import envfile, executions, function_settings
-from embedded.stack import (
-    DLQ,
-    FUNCTION,
-    QUEUE,
-    REPO,
-    Stack,
-    StackError,
-    aws_clients,
-    aws_status,
-)
-from embedded.ticks import last_tick
-from embedded.worker_status import WORKER
+from embedded import envfile, function_settings
+from stackview import executions, queue_peek, workflows
+from stackview.names import DLQ, FUNCTION, QUEUE, WORKER
+from stackview.settings import StackError, aws_clients, connect_database
+from stackview.status import REPO, aws_status
+from stackview.ticks import last_tick
 
 NEXT_STEPS = """\
 dashboard: {dashboard_url}
@@ -48,6 +42,15 @@ next:
   make down         stop it (data kept); make clean also deletes it"""
 
 
+def runners(settings):
+    """The embedded stack's runners (embedded.stack), loaded by the commands that start, stop or look into its
+    processes only: the commands that read a stack (invoke, queue, logs --aws-only, status --aws-only, ...) need
+    stackview alone, so they serve the docker stack without pgserver or psutil loaded."""
+    from embedded.stack import Stack
+
+    return Stack(settings)
+
+
 def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -59,20 +62,20 @@ def print_table(parts) -> None:
         print(f"  {name:<{widths[0]}}  {where:<{widths[1]}}  {state}")
 
 
-def embedded_status(stack: Stack, settings) -> list:
+def embedded_status(stack, settings) -> list:
     """The stack's parts and, once the function answers, its last tick."""
     parts = stack.status()
     for part in parts:
         if part.name == "lambda" and part.ok:
             # The embedded emulator runs zip functions as processes of its own interpreter.
             part.state += f"; MiniStack runs it on this machine's Python {platform.python_version()}"
-            parts.append(last_tick(*aws_clients(settings, "logs")))
+            parts.append(last_tick(*aws_clients(settings, "logs"), restarted_at=stack.restarted_at()))
             break
     return parts
 
 
 def cmd_up(settings, args) -> int:
-    started, stack = time.monotonic(), Stack(settings)
+    started, stack = time.monotonic(), runners(settings)
     stack.up(say)
     say(f"stack ready in {time.monotonic() - started:.0f}s")
     print()
@@ -87,12 +90,22 @@ def cmd_up(settings, args) -> int:
 
 
 def cmd_down(settings, args) -> int:
-    Stack(settings).down(say)
+    runners(settings).down(say)
+    return 0
+
+
+def cmd_stop(settings, args) -> int:
+    runners(settings).stop_part(args.part, say)
+    return 0
+
+
+def cmd_start(settings, args) -> int:
+    runners(settings).start_part(args.part, say)
     return 0
 
 
 def cmd_clean(settings, args) -> int:
-    stack = Stack(settings)
+    stack = runners(settings)
     stack.down(say)
     shutil.rmtree(stack.state_dir, ignore_errors=True)
     say(f"deleted {stack.state_dir} (database, emulator state, build cache)")
@@ -105,7 +118,7 @@ def cmd_status(settings, args) -> int:
         if any(part.name == "lambda" and part.ok for part in parts):
             parts.append(last_tick(*aws_clients(settings, "logs")))
     else:
-        parts = embedded_status(Stack(settings), settings)
+        parts = embedded_status(runners(settings), settings)
     print_table(parts)
     return 0 if all(p.ok for p in parts) else 1
 
@@ -115,7 +128,14 @@ def cmd_invoke(settings, args) -> int:
     response = lam.invoke(FunctionName=FUNCTION, Payload=json.dumps({"source": "make invoke"}).encode(), LogType="Tail")
     payload = response["Payload"].read().decode() or "null"
     if response.get("FunctionError"):
-        print(f"invoke: {FUNCTION} failed: {payload}", file=sys.stderr)
+        try:
+            message = json.loads(payload).get("errorMessage")
+        except (ValueError, AttributeError):
+            message = None
+        if message:  # the function's own one-line error: its traceback stays in `make logs`
+            print(f"error: {FUNCTION} failed: {message} (`make logs` has the function's log)", file=sys.stderr)
+            return 1
+        print(f"error: {FUNCTION} failed: {payload}", file=sys.stderr)
         tail = base64.b64decode(response.get("LogResult") or b"").decode(errors="replace").strip()
         if tail:
             print(tail, file=sys.stderr)
@@ -124,7 +144,22 @@ def cmd_invoke(settings, args) -> int:
     return 0
 
 
+def cmd_watch(settings, args) -> int:
+    from embedded.watch import Watcher
+
+    try:
+        Watcher(settings).run(say)
+    except KeyboardInterrupt:
+        return 0  # how `make watch` ends
+    return 0
+
+
 def cmd_logs(settings, args) -> int:
+    if args.follow:
+        # A follower has nothing to finish: Ctrl-C (or TERM) ends it at once, even mid-request, where a
+        # KeyboardInterrupt could wait out botocore's read timeout and retries.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: os._exit(0))
     (logs,) = aws_clients(settings, "logs")
     groups = [f"/aws/lambda/{name}" for name in (FUNCTION, WORKER)]
     seen = {}
@@ -142,7 +177,7 @@ def cmd_logs(settings, args) -> int:
             show_events(fresh, group.rsplit("/", 1)[-1])
             seen[group] |= {event_key(e) for e in fresh}
     if not args.aws_only:
-        stack = Stack(settings)
+        stack = runners(settings)
         for label, part in (("postgres", stack.postgres), ("emulator", stack.emulator), ("dashboard", stack.dashboard)):
             print(f"== {label}: {part.log_file}")
             print(part.log_tail(args.lines))
@@ -172,40 +207,64 @@ def show_events(events: list[dict], source: str = "") -> None:
 
 def cmd_queue(settings, args) -> int:
     (sqs,) = aws_clients(settings, "sqs")
+    endpoint = settings.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566"
     for name in (QUEUE, DLQ):
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        # VisibilityTimeout=0: the messages stay available to the worker; this is a peek. SQS has no
-        # true peek, though: each one counts as a receive, and the redrive policy counts receives.
-        messages = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["ApproximateReceiveCount"]
-        ).get("Messages", [])
         depth = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
-        print(
-            f"== {name}: {depth.get('ApproximateNumberOfMessages', '?')} waiting; showing {len(messages)} (not consumed)"
-        )
-        if name == QUEUE and messages:
-            print("   (each peek counts as a receive: after 5, the redrive policy moves a message to the DLQ)")
+        try:
+            messages = queue_peek.peek(endpoint, url)  # the emulator's record: no receive counted
+        except queue_peek.PeekUnavailable as err:
+            print(f"== {name}: {depth.get('ApproximateNumberOfMessages', '?')} waiting; {err}")
+            continue
+        except OSError as err:
+            raise StackError(f"the emulator at {endpoint} does not answer ({err}): is the stack up (`make status`)?") from None
+        print(f"== {name}: {depth.get('ApproximateNumberOfMessages', '?')} waiting; showing {len(messages)} "
+              f"(read from the emulator: no receive counted)")  # fmt: skip
         for message in messages:
-            print(f"-- received {message.get('Attributes', {}).get('ApproximateReceiveCount', '?')} time(s)")
-            try:
-                print(json.dumps(json.loads(message["Body"]), indent=2))
-            except ValueError:
-                print(message["Body"])
+            print(f"-- {message['id']}: received {message['receives']} time(s) by the worker")
+            print(message["body"])
     return 0
 
 
 def cmd_executions(settings, args) -> int:
-    try:
-        rows = executions.latest(settings, args.limit)
-    except executions.DatabaseError as err:
-        raise StackError(str(err)) from None
+    rows = executions.latest(settings, args.limit)
     print(f"== the latest {len(rows)} executions (times in UTC)")
     print(executions.table(rows))
     return 0
 
 
+def cmd_workflow(settings, args) -> int:
+    """`make workflow NAME=... CRON=... TZ=...`: one workflow added, checked like the dashboard's form."""
+    try:
+        new = workflows.check(args.name, args.cron, args.tz, args.owner, args.status)
+    except workflows.Refused as err:
+        raise StackError(f"workflow not added: {err}") from None
+    conn = connect_database(settings, "add the workflow to")
+    try:
+        with conn, conn.cursor() as cur:
+            workflow_id = workflows.insert(cur, new)
+    finally:
+        conn.close()
+    when = f"its first run at {new.next_run_at:%Y-%m-%d %H:%M %Z}" if new.next_run_at else "it runs once published"
+    print(f"added workflow {workflow_id} '{new.name}' ({new.status}, {new.cron} in {new.timezone}): {when}")
+    print("  make workflows lists them; make executions shows its runs")
+    return 0
+
+
+def cmd_workflows(settings, args) -> int:
+    conn = connect_database(settings, "list workflows from")
+    try:
+        with conn, conn.cursor() as cur:
+            rows = workflows.listing(cur)
+    finally:
+        conn.close()
+    print(f"== {len(rows)} workflows (next run in UTC)")
+    print(executions.table(rows, workflows.COLUMNS))
+    return 0
+
+
 def cmd_psql(settings, args) -> int:
-    stack = Stack(settings)
+    stack = runners(settings)
     if not stack.postgres.is_running():
         raise StackError("postgres is not running: start the stack with `make up`")
     command = stack.postgres.psql_command() + args.extra
@@ -239,12 +298,17 @@ def cmd_check(settings, args) -> int:
 COMMANDS = {
     "up": (cmd_up, "start the stack (idempotent) and print where everything runs"),
     "down": (cmd_down, "stop every process of the stack (data kept)"),
+    "stop": (cmd_stop, "stop one part (--part db|emulator|worker|dashboard) to see how the stack fails"),
+    "start": (cmd_start, "start that part again"),
     "clean": (cmd_clean, "stop the stack and delete its state (.stack/)"),
     "status": (cmd_status, "health of each part and the last tick; exit 1 if one is down or the tick failed"),
     "invoke": (cmd_invoke, "invoke the scheduler Lambda through the emulator and print its summary"),
+    "watch": (cmd_watch, "on a saved change under a function's package, update just that function's code"),
     "logs": (cmd_logs, "the function's CloudWatch logs and the stack's own logs"),
-    "queue": (cmd_queue, "peek at the queue and the DLQ without consuming"),
+    "queue": (cmd_queue, "peek at the queue and the DLQ (the emulator's record: no receive counted)"),
     "executions": (cmd_executions, "the latest executions with their timings and errors"),
+    "workflow": (cmd_workflow, "add a workflow: --name, --cron, --tz (--owner, --status optional)"),
+    "workflows": (cmd_workflows, "list the workflows, the next to run first"),
     "psql": (cmd_psql, "SQL shell on the stack's database (further arguments go to psql)"),
     "aws": (cmd_aws, "awslocal on this stack's emulator (further arguments go to it)"),
     "check": (cmd_check, "check the scheduler function's settings with the scheduler's own parser"),
@@ -263,6 +327,11 @@ def main(argv=None) -> int:
         if name == "logs":
             command.add_argument("--lines", type=int, default=40, help="lines per log (default 40)")
             command.add_argument("--follow", action="store_true", help="keep printing the function's new events")
+        if name in ("stop", "start"):
+            command.add_argument("--part", default="", help="db, emulator, worker or dashboard")
+        if name == "workflow":
+            for option in ("name", "cron", "tz", "owner", "status"):
+                command.add_argument(f"--{option}", default="")
         if name == "executions":
             command.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     args, extra = parser.parse_known_args(argv)

@@ -90,6 +90,12 @@ class Emulator:
             **os.environ,
             "GATEWAY_PORT": str(self.port),
             "BIND_HOST": self.host,
+            # Listeners MiniStack opens on 0.0.0.0 by its own choice: IoT's MQTT-over-TLS (8883, on by
+            # default; two stacks would collide on it) is off, an SFTP server would bind loopback.
+            "IOT_MTLS_ENABLED": "0",
+            # The host in the URLs it hands out (the stack's outputs, queue URLs): 127.0.0.1, as everywhere else.
+            "MINISTACK_HOST": self.host,
+            "SFTP_HOST": self.host,
             # Keeps ministack's own pid file and the Lambda workers' scratch folders in our state.
             "TMPDIR": str(self.state_dir),
             # Queues, functions and rules survive a restart, as they would on AWS.

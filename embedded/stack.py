@@ -9,52 +9,29 @@ import hashlib
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
-
-import boto3
-from botocore.config import Config
 
 from embedded import function_settings
 from embedded.dashboard import Dashboard
 from embedded.emulator import Emulator, EmulatorError
 from embedded.ports import port_in_use
 from embedded.postgres import Postgres, PostgresError
+from stackview.names import FUNCTION, WORKER
+from stackview.settings import LOCAL_PASSWORD, StackError, aws_clients, port
+from stackview.status import Part, aws_status
 
 REPO = Path(__file__).resolve().parent.parent
-STACK = "flow-builder"
-FUNCTION = "flow-builder-scheduler"
-QUEUE = "flow-builder-queue"
-DLQ = "flow-builder-queue-dlq"
-RULE = "flow-builder-scheduler"
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
-LOCAL_PASSWORD = "flowbuilder-local"  # the embedded cluster's password when .env sets none
-# The deploy's zip variables: the zip's name and package_zip.py's options (option, path from the repository root).
-ZIPS = {
-    "LAMBDA_ZIP": ("flow-builder-scheduler", ()),
-    "WORKER_LAMBDA_ZIP": (
-        "flow-builder-worker",
-        (("--package", "worker_lambda/flow_worker"), ("--package", "scheduler_lambda/flow_scheduler"),
-         ("--requirements", "worker_lambda/requirements.txt")),
-    ),
-}  # fmt: skip
+# The deploy's zip variables: the function's name, and its name in package_zip.py's FUNCTIONS (what the zip holds).
+ZIPS = {"LAMBDA_ZIP": (FUNCTION, "scheduler"), "WORKER_LAMBDA_ZIP": (WORKER, "worker")}
 
 
+DEMO_SEED = "db/seed/demo.sql"
+_DIGEST_TABLE = "SELECT to_regclass('db_init_applied') IS NOT NULL"
 _APPLIED_DIGEST = "SELECT digest FROM db_init_applied ORDER BY applied_at DESC LIMIT 1"
 _RECORD_DIGEST = "INSERT INTO db_init_applied (digest) VALUES (:'digest') ON CONFLICT (digest) DO UPDATE SET applied_at = now();"
-
-
-class StackError(RuntimeError):
-    """A step of the stack failed; the message says which input or part, and what to do."""
-
-
-@dataclass
-class Part:
-    name: str
-    where: str
-    state: str
-    ok: bool
 
 
 class Stack:
@@ -62,7 +39,8 @@ class Stack:
         self.settings = settings
         self.repo = repo
         self.state_dir = repo / ".stack"
-        self.db_port = _port(settings.get("DB_PORT", "5432"), "DB_PORT")
+        self.restart_file = self.state_dir / "restarted_at"  # ticks that failed before it are not the current state
+        self.db_port = port(settings.get("DB_PORT", "5432"), "DB_PORT")
         endpoint = urlsplit(settings.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566")
         if endpoint.hostname not in LOCAL_HOSTS:
             raise StackError(
@@ -81,7 +59,7 @@ class Stack:
         self.emulator = Emulator(self.emulator_port, self.state_dir / "ministack")
         # STACK=embedded: the dashboard's Stack view is this class's status table.
         self.dashboard = Dashboard(
-            _port(settings.get("DASHBOARD_PORT") or "8025", "DASHBOARD_PORT"),
+            port(settings.get("DASHBOARD_PORT") or "8025", "DASHBOARD_PORT"),
             self.state_dir / "dashboard",
             {**settings, "STACK": "embedded"},
         )
@@ -125,6 +103,8 @@ class Stack:
                 self.dashboard.start()
                 started.append(self.dashboard)
                 say(f"dashboard: serving {self.dashboard.url}")
+            if started:
+                self._record_restart()
         except (PostgresError, EmulatorError, StackError, OSError, KeyboardInterrupt) as err:
             for part in reversed(started):
                 part.stop()
@@ -139,6 +119,54 @@ class Stack:
                 say(f"{label}: stopped")
             else:
                 say(f"{label}: not running")
+
+    # -- drills: one part stopped or started (`make stop PART=...`, `make start PART=...`) ---------
+
+    def stop_part(self, part: str, say) -> None:
+        if part == "worker":
+            return self._worker_mapping(False, say)
+        runner = self._runner(part)
+        if not runner.is_running():
+            say(f"{part}: not running")
+            return
+        runner.stop()
+        say(f"{part}: stopped (`make start PART={part}` starts it again; `make up` heals everything)")
+
+    def start_part(self, part: str, say) -> None:
+        if part == "worker":
+            return self._worker_mapping(True, say)
+        runner = self._runner(part)
+        if runner.is_running():
+            say(f"{part}: already running")
+            return
+        runner.start()
+        self._record_restart()
+        say(f"{part}: running again")
+
+    def _runner(self, part: str):
+        runners = {"db": self.postgres, "emulator": self.emulator, "dashboard": self.dashboard}
+        if part not in runners:
+            raise StackError(f"PART={part!r} is not a part of the stack: use PART=db, emulator, worker or dashboard")
+        return runners[part]
+
+    def _worker_mapping(self, enabled: bool, say) -> None:
+        """The worker "stops" as on AWS: its SQS mapping is disabled, so messages wait on the queue."""
+        if not self.emulator.healthy():
+            raise StackError("the emulator is not running, so the worker cannot be reached: `make start PART=emulator`")
+        (lam,) = aws_clients(self.settings, "lambda")
+        for mapping in lam.list_event_source_mappings(FunctionName=WORKER).get("EventSourceMappings", []):
+            lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=enabled)
+        say(f"worker: its SQS mapping is {'enabled: it consumes the queue again' if enabled else 'disabled: messages wait on the queue'}")
+
+    def _record_restart(self) -> None:
+        self.restart_file.write_text(f"{time.time()}\n")
+
+    def restarted_at(self) -> float | None:
+        """When `make up` or `make start` last started a part (epoch seconds), or None."""
+        try:
+            return float(self.restart_file.read_text())
+        except (OSError, ValueError):
+            return None
 
     # -- status ---------------------------------------------------------------------------------
 
@@ -188,28 +216,32 @@ class Stack:
         init_dir = self.repo / "db" / "init"
         digest = _digest(sorted(init_dir.glob("*.sql")))
         self.postgres.ensure_database()  # a running cluster and a new DB_NAME
-        applied = self.postgres.psql("-tA", "-c", _APPLIED_DIGEST, check=False)
-        if applied.returncode == 0 and applied.stdout.strip() == digest:
+        # Asked only where the table exists: a new database would log `relation "db_init_applied" does not exist`.
+        exists = self.postgres.psql("-tA", "-c", _DIGEST_TABLE, check=False).stdout.strip() == "t"
+        applied = self.postgres.psql("-tA", "-c", _APPLIED_DIGEST, check=False) if exists else None
+        if applied is not None and applied.returncode == 0 and applied.stdout.strip() == digest:
             say("database: db/init already applied")
             return
-        changed = applied.returncode == 0 and applied.stdout.strip()
+        changed = applied is not None and applied.returncode == 0 and applied.stdout.strip()
         say("database: applying db/init" + (" (its files changed)" if changed else f" to new database {self.postgres.dbname}"))
         for sql_file in self.postgres.apply_sql_dir(init_dir):
             say(f"database: applied {sql_file.name}")
+        if not changed:  # a new database: the demo rows of a local stack, once (db/init is schema only)
+            self.postgres.psql("--single-transaction", "-f", str(self.repo / DEMO_SEED))
+            say(f"database: applied {DEMO_SEED} (demo workflows)")
         self.postgres.psql("-v", f"digest={digest}", "-f", "-", stdin=_RECORD_DIGEST)
 
     def _build_zips(self, say) -> dict[str, Path]:
         """The functions' zips for the host Python (MiniStack runs them with it), unless .env names them."""
         package_zip = self.repo / "scheduler_lambda" / "package_zip.py"
         zips = {}
-        for variable, (name, options) in ZIPS.items():
+        for variable, (name, function) in ZIPS.items():
             if self.settings.get(variable):
                 zips[variable] = Path(self.settings[variable])
                 continue
             output = self.state_dir / "build" / f"{name}.zip"
             say(f"lambda: packaging {name} as a zip for the host Python")
-            paths = [part for option, path in options for part in (option, str(self.repo / path))]
-            command = [sys.executable, str(package_zip), *paths, "--output", str(output)]
+            command = [sys.executable, str(package_zip), "--function", function, "--output", str(output)]
             _stream(self._rel(package_zip), command, None, say)
             zips[variable] = output
         return zips
@@ -235,73 +267,6 @@ class Stack:
             return str(path.relative_to(self.repo))
         except ValueError:
             return str(path)
-
-
-def aws_clients(settings: dict[str, str], *services: str):
-    """boto3 clients on the stack's emulator, as AWS_ENDPOINT_URL in .env names it."""
-    session = boto3.Session(
-        aws_access_key_id=settings.get("AWS_ACCESS_KEY_ID") or "test",
-        aws_secret_access_key=settings.get("AWS_SECRET_ACCESS_KEY") or "test",
-        region_name=settings.get("CUSTOM_AWS_REGION") or "us-east-1",
-    )
-    # Invocations may run up to the function's 60 s timeout.
-    config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3, read_timeout=90)
-    endpoint = settings.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566"
-    return [session.client(service, endpoint_url=endpoint, config=config) for service in services]
-
-
-def aws_status(settings: dict[str, str], clients: tuple | None = None) -> list[Part]:
-    """The deployed stack, from its outputs and resources (works for the docker stack too).
-    `clients` (cloudformation, lambda, events, sqs): a long-lived caller's own, instead of new ones per call."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from embedded.worker_status import WORKER, worker_parts  # it imports Part from here
-
-    cfn, lam, events, sqs = clients or aws_clients(settings, "cloudformation", "lambda", "events", "sqs")
-    name = settings.get("STACK_NAME") or STACK
-    try:
-        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
-        resources = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
-    except (ClientError, BotoCoreError):
-        return [Part("stack", name, "missing (`make up` deploys infra/template.yaml)", False)]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    unfinished = [r["LogicalResourceId"] for r in resources if not r["ResourceStatus"].endswith("_COMPLETE")]
-    parts = [
-        Part(
-            "stack",
-            f"{name} ({len(resources)} resources)",
-            stack["StackStatus"] + (f", not complete: {', '.join(unfinished)}" if unfinished else ""),
-            stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE") and not unfinished,
-        )
-    ]
-    try:
-        config = lam.get_function(FunctionName=outputs["FunctionArn"])["Configuration"]
-        package = config.get("PackageType", "Zip").lower()
-        state = f"{config.get('State', '?')} ({package}, {config.get('Runtime', 'image')})"
-        parts.append(Part("lambda", config["FunctionName"], state, config.get("State") == "Active"))
-    except (KeyError, ClientError, BotoCoreError):
-        parts.append(Part("lambda", FUNCTION, "missing from the stack", False))
-    try:
-        rule = events.describe_rule(Name=outputs["RuleName"])
-        where = f"{rule['Name']} {rule.get('ScheduleExpression')}"
-        parts.append(Part("schedule", where, rule.get("State", "?"), rule.get("State") == "ENABLED"))
-    except (KeyError, ClientError, BotoCoreError):
-        parts.append(Part("schedule", RULE, "missing from the stack", False))
-    parts += worker_parts(lam, outputs.get("WorkerFunctionArn", WORKER))
-    for name, output in (("queue", "QueueUrl"), ("dlq", "DeadLetterQueueUrl")):
-        try:
-            url = outputs[output]
-            attributes = sqs.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-            )["Attributes"]
-            state = (
-                f"{attributes.get('ApproximateNumberOfMessages', '?')} waiting, "
-                f"{attributes.get('ApproximateNumberOfMessagesNotVisible', '?')} in flight"
-            )
-            parts.append(Part(name, url.rsplit("/", 1)[-1], state, True))
-        except (KeyError, ClientError, BotoCoreError):
-            parts.append(Part(name, output, "missing from the stack", False))
-    return parts
 
 
 def _process_status(name: str, runner: Emulator) -> Part:
@@ -330,25 +295,3 @@ def _digest(files: list[Path]) -> str:
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
-
-
-def database_params(settings: dict[str, str]) -> dict:
-    """psycopg2.connect keywords for the stack's database, as .env names it (the password is never shown)."""
-    return {
-        "host": settings.get("DB_HOST") or "127.0.0.1",
-        "port": _port(settings.get("DB_PORT") or "5432", "DB_PORT"),
-        "dbname": settings.get("DB_NAME") or "flow-builder",
-        "user": settings.get("DB_USER") or "root",
-        "password": settings.get("DB_PASSWORD") or LOCAL_PASSWORD,
-        "sslmode": settings.get("DB_SSL_MODE") or "disable",
-    }
-
-
-def _port(value: str, name: str) -> int:
-    try:
-        port = int(value)
-    except ValueError:
-        port = 0
-    if not 1 <= port <= 65535:
-        raise StackError(f"{name}={value!r} in .env is not a port: set it to a number from 1 to 65535")
-    return port

@@ -10,6 +10,7 @@ inside the emulator images.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import subprocess
@@ -66,11 +67,18 @@ FALLBACKS = {"FUNCTION_DB_HOST": "DB_HOST", "FUNCTION_DB_PORT": "DB_PORT"}
 SCHEDULER_CODE = {"SchedulerCodeKey": "LAMBDA_ZIP"}
 WORKER_CODE = {"WorkerCodeKey": "WORKER_LAMBDA_ZIP"}
 REPO = TEMPLATE.parent.parent
-WORKER_PACKAGES = ("worker_lambda/flow_worker", "scheduler_lambda/flow_scheduler")
-WORKER_REQUIREMENTS = "worker_lambda/requirements.txt"
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux_2_28_aarch64"}
 # Outputs naming functions whose code must not be empty (a missing S3 object deploys as 0 bytes on MiniStack).
 FUNCTIONS = ("FunctionArn", "WorkerFunctionArn")
+
+
+# Resources the template names and keeps on deletion (DeletionPolicy: Retain): a failed first creation
+# leaves them behind, and the next creation fails on them ("already exists").
+RETAINED_QUEUES = ("flow-builder-queue", "flow-builder-queue-dlq")
+RETAINED_SECRET = "flow-builder/db"
+RETAINED_REPOSITORY = "flow-builder-scheduler"
+# Parameters CloudFormation shows as asterisks: a previous value stands in as set.
+NO_ECHO = {"DbPassword"}
 
 
 class DeployError(RuntimeError):
@@ -116,8 +124,6 @@ class Deployer:
         values["CodeBucket"] = self.artifacts_bucket()
         values |= {key: "" for key in SCHEDULER_CODE}
         values |= {key: self.upload(variable, path, values["CodeBucket"]) for key, (variable, path) in zips.items()}
-        if not values["DbHost"] and "DbHost" not in previous:
-            raise DeployError("DB_HOST is empty: set it to the database host the function reaches (RDS endpoint)")
         explicit = {"CodeBucket", *SCHEDULER_CODE, *WORKER_CODE}  # required by the template (empty for an image)
         parameters = []
         for name, value in values.items():
@@ -132,9 +138,16 @@ class Deployer:
         name = setting("ARTIFACTS_BUCKET") or f"flow-builder-artifacts-{self.account}-{self.session.region_name}"
         s3 = self.client("s3")
         try:
-            s3.head_bucket(Bucket=name)
+            # The name is predictable: a bucket someone else made under it must never receive our code.
+            s3.head_bucket(Bucket=name, ExpectedBucketOwner=self.account)
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+            code = err.response.get("Error", {}).get("Code")
+            if code in ("403", "AccessDenied"):
+                raise DeployError(
+                    f"the artifacts bucket {name} belongs to another account (or denies you): "
+                    f"set ARTIFACTS_BUCKET to a bucket of account {self.account}"
+                ) from None
+            if code not in ("404", "NoSuchBucket", "NotFound"):
                 raise
             options = {}
             if self.session.region_name != "us-east-1":
@@ -153,12 +166,18 @@ class Deployer:
             raise DeployError(
                 f"{variable}={path} cannot be read ({err.strerror}): build it with package_zip.py"
             ) from None
-        key = f"{Path(path).stem}/{hashlib.sha256(body).hexdigest()}.zip"
+        digest = hashlib.sha256(body)
+        key = f"{Path(path).stem}/{digest.hexdigest()}.zip"
+        checksum = base64.b64encode(digest.digest()).decode()
         s3 = self.client("s3")
+        owner = {"Bucket": bucket, "Key": key, "ExpectedBucketOwner": self.account}
         try:
-            s3.head_object(Bucket=bucket, Key=key)
+            # The key names the content, but only S3's own checksum proves the object holds it.
+            stored = s3.head_object(**owner, ChecksumMode="ENABLED").get("ChecksumSHA256")
         except ClientError:
-            s3.put_object(Bucket=bucket, Key=key, Body=body)
+            stored = None
+        if stored != checksum:
+            s3.put_object(**owner, Body=body, ChecksumSHA256=checksum)  # S3 refuses a body that differs
             say(f"uploaded {Path(path).name} ({len(body) // 1024} KiB) to s3://{bucket}/{key}")
         return key
 
@@ -181,8 +200,11 @@ class Deployer:
             self._wait("stack_delete_complete")
             current = None
         previous = {p["ParameterKey"]: p.get("ParameterValue", "") for p in (current or {}).get("Parameters", [])}
-        parameters = self.parameters(previous)
+        check_settings(previous)
         kind = "UPDATE" if current else "CREATE"
+        if kind == "CREATE":
+            self.check_no_leftovers()
+        parameters = self.parameters(previous)
         name = f"deploy-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}"
         self.cfn.create_change_set(
             StackName=self.stack_name,
@@ -213,6 +235,44 @@ class Deployer:
         say(f"executing change set {name} ({kind.lower()}, {len(changes)} change(s))")
         self.cfn.execute_change_set(StackName=self.stack_name, ChangeSetName=name)
         self._wait("stack_create_complete" if kind == "CREATE" else "stack_update_complete")
+
+    def check_no_leftovers(self) -> None:
+        """Before a creation: the retained resources of an earlier failed one, named with what to do."""
+        found, fixes = [], []
+        sqs = self.client("sqs")
+        for name in RETAINED_QUEUES:
+            try:
+                url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            except ClientError:
+                continue
+            found.append(name)
+            fixes.append(f"aws sqs delete-queue --queue-url {url}")
+        if not setting("DB_SECRET_ARN") and self._exists(
+            lambda: self.client("secretsmanager").describe_secret(SecretId=RETAINED_SECRET)
+        ):
+            found.append(RETAINED_SECRET)
+            fixes.append(f"aws secretsmanager delete-secret --secret-id {RETAINED_SECRET} --force-delete-without-recovery")
+        if (setting("CREATE_REPOSITORY") or "true") == "true" and self._exists(
+            lambda: self.client("ecr").describe_repositories(repositoryNames=[RETAINED_REPOSITORY])
+        ):
+            found.append(RETAINED_REPOSITORY)
+            fixes.append(f"aws ecr delete-repository --repository-name {RETAINED_REPOSITORY} --force")
+        if found:
+            raise DeployError(
+                f"{', '.join(found)} exist outside any stack (kept by DeletionPolicy: Retain when an earlier first "
+                f"deployment failed?), so stack {self.stack_name} cannot create them: if they hold nothing you need, "
+                f"delete them ({'; '.join(fixes)}) and deploy again; nothing was deployed"
+            )
+
+    @staticmethod
+    def _exists(describe) -> bool:
+        """True only when the call finds it: not found, no right to look, or no such service (LocalStack's
+        ECR) all leave the question to CloudFormation."""
+        try:
+            describe()
+            return True
+        except ClientError:
+            return False
 
     def _parameters_differ(self, current: dict, parameters: list[dict]) -> bool:
         before = {p["ParameterKey"]: p.get("ParameterValue") for p in current.get("Parameters", [])}
@@ -274,14 +334,34 @@ class Deployer:
         return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
+def check_settings(previous: dict[str, str]) -> None:
+    """The checks `make up` runs (embedded/function_settings.py), on the values this deployment will leave the
+    functions with (an unset variable keeps its previous value), before anything is uploaded or changed."""
+    for path in (REPO, REPO / "lambda_common", REPO / "scheduler_lambda", REPO / "worker_lambda"):
+        if str(path) not in sys.path:
+            sys.path.append(str(path))  # the checks use the functions' own parsers, which need only the stdlib
+    from embedded import function_settings
+
+    values = {}
+    for parameter, variable in PARAMETERS.items():
+        value = setting(variable)
+        if not value and parameter in previous:
+            value = "(previous value)" if parameter in NO_ECHO else previous[parameter]
+        if value:
+            values[variable] = value
+    if "FUNCTION_DB_HOST" not in values:
+        raise DeployError("DB_HOST is empty: set it to the database host the function reaches (RDS endpoint)")
+    if problem := function_settings.problem(values):
+        raise DeployError(problem)
+
+
 def build_worker_zip(architecture: str) -> Path:
     """The worker zip for the Lambda runtime (python3.12 on `architecture`), built by package_zip.py."""
     if architecture not in PLATFORMS:
         raise DeployError(f"LAMBDA_ARCH={architecture!r} is not valid: use x86_64 or arm64")
     output = REPO / ".stack" / "build" / f"flow-builder-worker-lambda-{architecture}.zip"
     command = [sys.executable, str(REPO / "scheduler_lambda" / "package_zip.py"), "--platform", PLATFORMS[architecture]]
-    command += [part for package in WORKER_PACKAGES for part in ("--package", str(REPO / package))]
-    command += ["--requirements", str(REPO / WORKER_REQUIREMENTS), "--output", str(output)]
+    command += ["--function", "worker", "--output", str(output)]
     say(f"building the worker zip for Lambda ({architecture}); WORKER_LAMBDA_ZIP names one to skip this")
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:

@@ -10,6 +10,7 @@
 #   IMAGE_NAME         local image name (flow-builder-scheduler)
 #   IMAGE_TAG          tag pushed next to `latest` (the git revision, `-dirty` if uncommitted)
 #   LAMBDA_ARCH        x86_64 or arm64 (x86_64); the function is switched to it too
+#   LAMBDA_BASE_IMAGE  base image instead of the official one (a mirror, or a stand-in)
 #   AWS_ENDPOINT_URL   set: rehearse against an emulator (MiniStack) instead of AWS
 #   ECR_REGISTRY       registry host to push to (from the repository URI; the emulator's
 #                      host:port when AWS_ENDPOINT_URL is set)
@@ -54,10 +55,19 @@ command -v "$docker" >/dev/null ||
     die "'$docker' not found: install Docker (or set DOCKER to your docker CLI) and retry"
 "$docker" info >/dev/null 2>&1 ||
     die "no Docker engine answers '$docker info': start Docker (Docker Desktop, or 'systemctl start docker') and retry"
-# Plain `docker build` may attach provenance attestations, which turn the push into an
-# image index that Lambda refuses; buildx lets us switch them off.
-"$docker" buildx version >/dev/null 2>&1 ||
-    die "'$docker buildx' is missing: install the Docker buildx plugin (docker-buildx-plugin) and retry"
+# BuildKit's `docker build` may attach provenance attestations, which turn the push into an image
+# index that Lambda refuses; buildx switches them off. Without buildx the classic builder makes a
+# single-platform image with no index, which Lambda accepts, but only for this host's architecture.
+if "$docker" buildx version >/dev/null 2>&1; then
+    builder=buildx
+else
+    builder=classic
+    host_arch=$(uname -m)
+    [[ $host_arch == "$arch" || ( $host_arch == aarch64 && $arch == arm64 ) ]] ||
+        die "LAMBDA_ARCH=$arch differs from this host ($host_arch): a cross-architecture build needs" \
+            "the Docker buildx plugin (docker-buildx-plugin); install it and retry"
+    say "no docker buildx: building with the classic builder (single platform, $arch); cross-architecture builds need buildx"
+fi
 command -v aws >/dev/null ||
     die "the aws CLI was not found: install it (pip install awscli, or AWS CLI v2) and retry"
 
@@ -112,10 +122,14 @@ remote=$registry/$repository
 
 # --- build, log in, tag, push ----------------------------------------------------------------
 say "building $image_name:$tag for $arch"
-"$docker" buildx build --platform "$platform" --build-arg "LAMBDA_ARCH=$arch" \
-    --provenance=false --sbom=false --load \
-    -t "$image_name:$tag" -f "$repo_root/scheduler_lambda/Dockerfile" "$repo_root" ||
-    die "docker build failed (output above): fix the build and retry"
+build_args=(--build-arg "LAMBDA_ARCH=$arch" --build-arg "LAMBDA_BASE_IMAGE=${LAMBDA_BASE_IMAGE:-}")
+if [[ $builder == buildx ]]; then
+    "$docker" buildx build --platform "$platform" "${build_args[@]}" --provenance=false --sbom=false --load \
+        -t "$image_name:$tag" -f "$repo_root/scheduler_lambda/Dockerfile" "$repo_root"
+else
+    DOCKER_BUILDKIT=0 "$docker" build "${build_args[@]}" \
+        -t "$image_name:$tag" -f "$repo_root/scheduler_lambda/Dockerfile" "$repo_root"
+fi || die "docker build failed (output above): fix the build and retry"
 
 password=$(aws_cli ecr get-login-password) ||
     die "cannot get an ECR login token ($(reason)): check ecr:GetAuthorizationToken permission"

@@ -1,4 +1,4 @@
-"""Build a Lambda zip: Python packages plus pinned requirements (default: `flow_scheduler` and requirements.txt).
+"""Build a Lambda zip: a function's Python packages plus its pinned requirements (FUNCTIONS; default the scheduler).
 
 The same code the image carries, for emulators that run zip functions:
 - default: dependencies for this interpreter (MiniStack runs zip Lambdas with the host Python);
@@ -8,8 +8,8 @@ The same code the image carries, for emulators that run zip functions:
 Dependencies are cached per hash of requirements.txt and target, so a rebuild is quick, and the
 zip is byte-for-byte reproducible, so the deploy sees unchanged code as unchanged.
 
-    python scheduler_lambda/package_zip.py [--platform P] [--output PATH]
-        [--package DIR ...] [--requirements FILE]     (another function: its packages and pins)
+    python scheduler_lambda/package_zip.py [--function scheduler|worker] [--platform P] [--output PATH]
+        [--package DIR ...] [--requirements FILE]     (any other packages and pins instead)
 """
 
 import argparse
@@ -23,7 +23,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 REQUIREMENTS = HERE / "requirements.txt"
-PACKAGE = HERE / "flow_scheduler"
+COMMON = REPO / "lambda_common" / "flow_common"
+# What each function's zip holds: the packages its handler imports and its pins. The one place it is said:
+# make up, make watch, make deploy and the tests build from it (tests/stack/test_zip_contents.py lists them).
+FUNCTIONS = {
+    "scheduler": ((HERE / "flow_scheduler", COMMON), REQUIREMENTS),
+    "worker": ((REPO / "worker_lambda" / "flow_worker", COMMON), REPO / "worker_lambda" / "requirements.txt"),
+}
 PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_aarch64")  # psycopg2-binary has no manylinux2014 aarch64 wheel
 LAMBDA_PYTHON = "3.12"
 # Fixed entry time (the zip format starts in 1980) so equal inputs give equal bytes.
@@ -40,8 +46,8 @@ def target_name(platform: str | None) -> str:
     return platform or f"host-py{sys.version_info.major}{sys.version_info.minor}"
 
 
-def default_output(platform: str | None) -> Path:
-    return REPO / ".stack" / "build" / f"flow-builder-scheduler-{target_name(platform)}.zip"
+def default_output(platform: str | None, function: str = "scheduler") -> Path:
+    return REPO / ".stack" / "build" / f"flow-builder-{function}-{target_name(platform)}.zip"
 
 
 def install_dependencies(platform: str | None, cache_root: Path, requirements: Path = REQUIREMENTS) -> Path:
@@ -100,21 +106,31 @@ def _files(root: Path, prefix: str = "") -> list[tuple[str, Path]]:
     return entries
 
 
-def write_zip(output: Path, dependencies: Path, packages: list[Path]) -> None:
-    entries = _files(dependencies)
+def package_entries(packages: list[Path]) -> list[tuple[str, Path]]:
+    """The zip entries of Python package folders, each under its own name."""
+    entries = []
     for package in packages:
         if not (package / "__init__.py").is_file():
             raise BuildError(f"--package {package} is not a Python package (no __init__.py): name a package folder")
         entries += _files(package, package.name + "/")
+    return entries
+
+
+def add_entries(archive: zipfile.ZipFile, entries: list[tuple[str, Path]]) -> None:
+    for name, path in sorted(entries):
+        info = zipfile.ZipInfo(name, _EPOCH)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        # Keep the executable bit (some wheels ship helper binaries); everything readable.
+        info.external_attr = (0o755 if path.stat().st_mode & 0o111 else 0o644) << 16
+        archive.writestr(info, path.read_bytes())
+
+
+def write_zip(output: Path, dependencies: Path, packages: list[Path]) -> None:
+    entries = _files(dependencies) + package_entries(packages)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, path in sorted(entries):
-            info = zipfile.ZipInfo(name, _EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            # Keep the executable bit (some wheels ship helper binaries); everything readable.
-            info.external_attr = (0o755 if path.stat().st_mode & 0o111 else 0o644) << 16
-            archive.writestr(info, path.read_bytes())
+        add_entries(archive, entries)
     partial.replace(output)
 
 
@@ -122,13 +138,18 @@ def build(
     platform: str | None = None,
     output: Path | None = None,
     packages: list[Path] | None = None,
-    requirements: Path = REQUIREMENTS,
+    requirements: Path | None = None,
+    function: str = "scheduler",
 ) -> Path:
+    """The zip of `function` (FUNCTIONS), or of the packages and requirements given instead."""
     if platform is not None and platform not in PLATFORMS:
         raise BuildError(f"--platform {platform!r} is not supported: use one of {', '.join(PLATFORMS)}")
-    output = Path(output) if output else default_output(platform)
-    dependencies = install_dependencies(platform, output.parent / "cache", Path(requirements))
-    write_zip(output, dependencies, [Path(p) for p in packages or [PACKAGE]])
+    if function not in FUNCTIONS:
+        raise BuildError(f"--function {function!r} is not a function: use one of {', '.join(FUNCTIONS)}")
+    own_packages, own_requirements = FUNCTIONS[function]
+    output = Path(output) if output else default_output(platform, function)
+    dependencies = install_dependencies(platform, output.parent / "cache", Path(requirements or own_requirements))
+    write_zip(output, dependencies, [Path(p) for p in packages or own_packages])
     return output
 
 
@@ -138,20 +159,18 @@ def main(argv: list[str] | None = None) -> int:
         "--platform", choices=PLATFORMS, help="build for the Lambda runtime (python3.12) on this platform"
     )
     parser.add_argument(
-        "--output", type=Path, help="zip path (default: .stack/build/flow-builder-scheduler-<target>.zip)"
+        "--output", type=Path, help="zip path (default: .stack/build/flow-builder-<function>-<target>.zip)"
     )
     parser.add_argument(
-        "--package",
-        type=Path,
-        action="append",
-        help=f"a package folder to include (repeatable; default {PACKAGE.name})",
+        "--function", choices=FUNCTIONS, default="scheduler", help="whose packages and pins (default: scheduler)"
     )
     parser.add_argument(
-        "--requirements", type=Path, default=REQUIREMENTS, help="pinned requirements (default: scheduler_lambda's)"
+        "--package", type=Path, action="append", help="a package folder to include instead (repeatable)"
     )
+    parser.add_argument("--requirements", type=Path, help="pinned requirements instead of the function's")
     args = parser.parse_args(argv)
     try:
-        output = build(args.platform, args.output, args.package, args.requirements)
+        output = build(args.platform, args.output, args.package, args.requirements, args.function)
     except BuildError as err:
         print(f"package_zip: {err}", file=sys.stderr)
         return 1

@@ -2,11 +2,13 @@
 and the scheduler wired to them (a clean schema, a fresh queue, the Lambda's environment), in this
 process or deployed as a Lambda in the emulator."""
 
+import fcntl
 import json
 import os
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -16,11 +18,63 @@ import pytest
 from embedded.emulator import Emulator
 from embedded.ports import free_port
 from embedded.postgres import Postgres
+import session_reaper
 from scheduler_support import emptied_database, new_container
 
 REPO = Path(__file__).resolve().parent.parent
 DB_INIT = REPO / "db" / "init"
 PACKAGE_ZIP = REPO / "scheduler_lambda" / "package_zip.py"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """One directory and one token per session, reaped by a watchdog when pytest ends, however it ends
+    (tests/session_reaper.py). First, before pytest makes its basetemp there."""
+    if hasattr(config, "workerinput"):
+        return  # a pytest-xdist worker: its controller's session holds it
+    session_reaper.reap_stale_sessions()
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    run_dir = session_reaper.ROOT / token
+    run_dir.mkdir(parents=True, mode=0o700)
+    os.environ[session_reaper.SESSION_VAR] = token  # inherited by every service a test starts
+    if not config.option.basetemp:
+        config.option.basetemp = str(run_dir / "tmp")
+    subprocess.Popen(
+        [sys.executable, str(Path(session_reaper.__file__)), str(os.getpid()), token, str(run_dir)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+
+
+# The files that take longest (pytest --durations), started first on the pytest-xdist workers (make test runs
+# them with --no-loadscope-reorder: files go to the workers in collection order), so that no worker is left
+# running one of them alone at the end. A file missing here only starts later.
+LONGEST_FIRST = [
+    "stack/test_cli.py", "stack/test_iac_parity.py", "faults/test_faults_at_scale.py", "stack/test_deploy.py",
+    "stack/test_no_cascade.py", "docker/test_build_and_push.py", "dashboard/test_dashboard.py",
+    "stack/test_watch.py", "stack/test_package_zip.py", "stack/test_make_deploy.py", "worker/test_worker.py",
+    "bench/test_bench_quick.py", "stack/test_fanout_deployed.py", "scheduler/test_faults.py",
+    "stack/test_interrupted_run.py", "infra/test_checkov.py", "stack/test_runners.py",
+]  # fmt: skip
+
+
+def pytest_collection_modifyitems(config, items):
+    if not hasattr(config, "workerinput"):
+        return  # one process: the files' own order
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def longest_first(item) -> int:
+        name = Path(str(item.path)).relative_to(Path(__file__).parent).as_posix()
+        return rank.get(name, len(rank))
+
+    items.sort(key=longest_first)  # stable: a file's tests keep their order
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Each phase's report on the test (item.rep_setup, rep_call): a fixture's teardown can see a failure."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -119,20 +173,52 @@ def build_zip():
 
 
 @pytest.fixture(scope="session")
-def lambda_zip(tmp_path_factory, build_zip) -> Path:
-    """The scheduler zip for the host Python, as `make up` deploys it."""
-    return build_zip(tmp_path_factory.mktemp("zip") / "flow-builder-scheduler.zip")
+def run_dir(request, tmp_path_factory) -> Path:
+    """A folder the whole run shares: with pytest-xdist, every worker's (the controller's basetemp)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if hasattr(request.config, "workerinput") else base
+
+
+def built_once(output: Path, build) -> Path:
+    """`output`, built by the first worker of the run that needs it (the others wait for it, then reuse it:
+    the zips are byte-for-byte reproducible, and so the same for every worker)."""
+    output.parent.mkdir(exist_ok=True)
+    with open(output.parent / f"{output.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        if not output.exists():
+            partial = build(output.parent / f"{output.name}.partial")
+            partial.rename(output)  # a build that failed half-way is never taken for a zip
+    return output
 
 
 @pytest.fixture(scope="session")
-def worker_zip(tmp_path_factory, build_zip) -> Path:
+def zips(run_dir, build_zip) -> dict[str, Path]:
+    """Both functions' zips for the host Python, as `make up` deploys them, built side by side."""
+    builds = {"flow-builder-scheduler": ["--function", "scheduler"], "flow-builder-worker": ["--function", "worker"]}
+    with ThreadPoolExecutor(len(builds)) as pool:
+        futures = {
+            name: pool.submit(built_once, run_dir / "zips" / f"{name}.zip", lambda output, o=options: build_zip(output, *o))
+            for name, options in builds.items()
+        }
+        return {name: future.result() for name, future in futures.items()}
+
+
+@pytest.fixture(scope="session")
+def lambda_zip(zips) -> Path:
+    """The scheduler zip for the host Python, as `make up` deploys it."""
+    return zips["flow-builder-scheduler"]
+
+
+@pytest.fixture(scope="session")
+def worker_zip(zips) -> Path:
     """The worker zip for the host Python, as `make up` deploys it."""
-    return build_zip(
-        tmp_path_factory.mktemp("zip") / "flow-builder-worker.zip",
-        *("--package", str(REPO / "worker_lambda" / "flow_worker")),
-        *("--package", str(REPO / "scheduler_lambda" / "flow_scheduler")),
-        *("--requirements", str(REPO / "worker_lambda" / "requirements.txt")),
-    )
+    return zips["flow-builder-worker"]
+
+
+@pytest.fixture(scope="session")
+def deps_cache(lambda_zip, worker_zip) -> Path:
+    """package_zip.py's dependency cache, holding both functions' requirements (keyed by their content)."""
+    return lambda_zip.parent / "cache"
 
 
 @pytest.fixture

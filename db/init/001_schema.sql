@@ -1,6 +1,10 @@
 -- FlowBuilder scheduler schema (README: How it works; every file here is applied in name order).
 -- Idempotent: `make up` applies db/init again whenever a file here changes.
 
+-- Under traffic: wait at most 5 s for a table's lock, then fail (apply it again), rather than queue
+-- every scheduler and worker query behind this file's lock (README: Deploying, migrations).
+SET lock_timeout = '5s';
+
 CREATE TABLE IF NOT EXISTS workflows (
     id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id        uuid NOT NULL,

@@ -2,6 +2,10 @@
 -- Idempotent, and an upgrade in place: rows written before these limits are set aside with a reason
 -- (schedule_error) first, which is also why a row that carries a schedule_error may exceed them.
 
+-- Under traffic: wait at most 5 s for a table's lock, then fail (apply it again), rather than queue
+-- every scheduler and worker query behind this file's lock (README: Deploying, migrations).
+SET lock_timeout = '5s';
+
 UPDATE workflows SET schedule_error = 'cron is longer than 256 characters: shorten it'
 WHERE schedule_error IS NULL AND char_length(cron) > 256;
 

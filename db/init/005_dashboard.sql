@@ -1,5 +1,9 @@
 -- Indexes the local dashboard's views read (dashboard/queries.sql). Idempotent: safe to apply again.
 
+-- Under traffic: wait at most 5 s for a table's lock, then fail (apply it again), rather than queue
+-- every scheduler and worker query behind this file's lock (README: Deploying, migrations).
+SET lock_timeout = '5s';
+
 -- The latest executions, all workflows (the executions page and the chart's last hour).
 CREATE INDEX IF NOT EXISTS workflow_executions_created_idx ON workflow_executions (created_at DESC);
 

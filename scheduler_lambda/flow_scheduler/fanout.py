@@ -13,11 +13,10 @@ import logging
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .logs import log
+from flow_common.logs import log
 
 COPY_SOURCE = "flow-builder-scheduler.fanout"  # the `source` of a copy's event
 _MAX_INVOKES_IN_FLIGHT = 8
@@ -48,11 +47,10 @@ def backlog_cap(capacity: float, max_fanout: int, threshold: int) -> int:
 
 @dataclass(frozen=True)
 class Origin:
-    """An invocation that may fan out: the ARN it was invoked by, and its time before the margin."""
+    """An invocation that may fan out: the ARN it was invoked by, and its request id (copies carry it)."""
 
     function_arn: str
     request_id: str
-    seconds_left: Callable[[], float]
 
 
 class Launcher:

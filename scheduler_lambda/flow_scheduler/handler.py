@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from functools import cache
 
 import boto3
 from botocore.config import Config
 
-from . import logs, metrics
+from flow_common import logs
+from flow_common.db import Database, DatabaseUnavailable
+from flow_common.logs import log
+
+from . import metrics
 from .config import ConfigError, load_settings
-from .db import Database, DatabaseUnavailable
+from .deadline import Deadline
 from .fanout import Launcher, Origin, is_copy
-from .logs import log
 from .sqs import Sender
 from .tick import Tick
-
-# Outside Lambda (the CLI, tests) there is no deadline: allow a long tick.
-_NO_DEADLINE_MS = 15 * 60 * 1000
-
 
 @cache
 def _tick() -> tuple[Tick, int]:
@@ -55,8 +53,8 @@ def lambda_handler(event, context):
         logs.configure()
         log("config_error", logging.ERROR, error=str(err))
         raise ConfigError(str(err)) from None
-    remaining = context.get_remaining_time_in_millis if context is not None else _no_deadline()
-    at_start = remaining()
+    deadline = Deadline.of(context, margin_ms)
+    at_start = deadline.remaining_ms()
     if at_start <= margin_ms:
         log(
             "config_error",
@@ -67,11 +65,9 @@ def lambda_handler(event, context):
     copy = is_copy(event)
     origin = None
     if tick.fans_out and context is not None and not copy:  # a copy never fans out further
-        origin = Origin(
-            context.invoked_function_arn, context.aws_request_id, seconds_left=lambda: (remaining() - margin_ms) / 1000
-        )
+        origin = Origin(context.invoked_function_arn, context.aws_request_id)
     try:
-        summary = tick.run(has_time=lambda: remaining() > margin_ms, origin=origin)
+        summary = tick.run(deadline, origin=origin)
     except Exception as err:
         # One searchable line whatever went wrong; the first line of the message only (no SQL, no row data).
         lines = str(err).strip().splitlines()
@@ -80,10 +76,6 @@ def lambda_handler(event, context):
             raise type(err)(str(err)) from None  # its message says it all: no traceback
         raise
     result = summary.as_dict()
-    log("tick", **metrics.with_metrics(result), **({"copy_of": event.get("of")} if copy else {}))
+    log("tick", **result, **({"copy_of": event.get("of")} if copy else {}))
+    log("metrics", **metrics.emf(result))
     return result
-
-
-def _no_deadline():
-    deadline = time.monotonic() + _NO_DEADLINE_MS / 1000
-    return lambda: int((deadline - time.monotonic()) * 1000)

@@ -23,7 +23,7 @@ class UnknownWorkflow(LookupError):
 def run_now(transaction: Callable, sender: Sender, workflow_id: UUID) -> tuple[Execution, str]:
     """Record and send one manual execution; returns it and its status (`queued`, or `pending` when SQS refused).
 
-    `transaction(work)` runs `work(cursor)` in one transaction, as `flow_scheduler.db.Database.transaction` does."""
+    `transaction(work)` runs `work(cursor)` in one transaction, as `flow_common.db.Database.transaction` does."""
     execution = transaction(lambda cur: _insert(cur, workflow_id))
     outcome = sender.send([execution])
     if execution.id not in outcome.accepted:

@@ -1,8 +1,9 @@
-"""The tick's counts as CloudWatch metrics, in the embedded metric format (EMF) of the tick line itself.
+"""The tick's counts as CloudWatch metrics, in the embedded metric format (EMF), on a line of their own.
 
-CloudWatch Logs turns the `_aws` block of a log line into metrics, so the one JSON line per
-invocation is both the log and the metrics: no PutMetricData call, no extra permission.
-Powertools writes the block, so it follows the EMF specification.
+CloudWatch Logs turns the `_aws` block of a log line into metrics: no PutMetricData call, no extra
+permission. Powertools writes the block, so it follows the EMF specification; it goes out as a
+`metrics` line of its own after the tick line (as Powertools' own flush does), so the tick line stays a
+readable summary, and through the same log stream (the CLI keeps stdout for the summary).
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ SERVICE = "flow-builder-scheduler"
 COUNTS = ("enqueued", "redriven", "failed", "invalid")
 
 
-def with_metrics(summary: dict) -> dict:
-    """The summary plus the EMF fields that publish its counts (namespace FlowBuilder/Scheduler, dimension service)."""
+def emf(summary: dict) -> dict:
+    """The EMF fields publishing the summary's counts (namespace FlowBuilder/Scheduler, dimension service)."""
     metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
     try:
         for name in COUNTS:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=summary[name])
-        # The summary's own integers stay the values (EMF takes a number as well as Powertools' lists).
-        return {**metrics.serialize_metric_set(), **summary}
+        return metrics.serialize_metric_set()
     finally:
         metrics.clear_metrics()  # Powertools keeps metrics per process; each tick publishes its own

@@ -53,15 +53,29 @@ class Rate:
     interval: timedelta
 
 
-Schedule = Cron | Rate
+@dataclass(frozen=True)
+class At:
+    """A one-time schedule: a wall-clock time in the workflow's timezone (EventBridge Scheduler's at())."""
+
+    local: datetime  # naive
+
+
+Schedule = Cron | Rate | At
+
+_AT = re.compile(r"^at\((.*)\)$", re.IGNORECASE | re.DOTALL)
+_AT_FORMAT = "use at(yyyy-mm-ddThh:mm:ss), a wall-clock time in the workflow's timezone, e.g. at(2027-01-01T09:00:00)"
+MAX_COALESCED = 10_000  # executions.coalesced is exact up to here, capped there (Contract 10)
 
 
 @lru_cache(maxsize=4096)
 def parse(text: str) -> Schedule:
-    """Parse '*/5 * * * *', 'cron(0 12 * * ? *)' or 'rate(5 minutes)'."""
+    """Parse '*/5 * * * *', 'cron(0 12 * * ? *)', 'rate(5 minutes)' or 'at(2027-01-01T09:00:00)'."""
     if len(text) > MAX_CRON_LENGTH:
         raise ScheduleError(f"'{_shown(text)}' is {len(text)} characters long: a schedule has at most {MAX_CRON_LENGTH}")
     expr = " ".join(text.split())
+    at = _AT.match(expr)
+    if at:
+        return _parse_at(expr, at.group(1).strip())
     rate = _RATE.match(expr)
     if rate:
         return Rate(_rate_interval(expr, int(rate.group(1)), rate.group(2).lower().rstrip("s")))
@@ -72,7 +86,7 @@ def parse(text: str) -> Schedule:
     if not aws and len(fields) != 5:
         raise ScheduleError(
             f"'{expr}' is not a schedule: use 5-field cron ('*/5 * * * *'), "
-            "cron(min hour dom month dow year) or rate(N minutes)"
+            "cron(min hour dom month dow year), rate(N minutes) or at(yyyy-mm-ddThh:mm:ss)"
         )
     if _RANDOM.search(" ".join(fields)):
         raise ScheduleError(f"'{expr}': 'R' (a random time) is not supported: name the minutes and hours")
@@ -85,6 +99,25 @@ def parse(text: str) -> Schedule:
     if next_after(schedule, "UTC", datetime(1970, 1, 1, tzinfo=timezone.utc), anchor=None) is None:
         raise ScheduleError(f"'{expr}' never matches a date")
     return schedule
+
+
+def _parse_at(expr: str, value: str) -> At:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", value):
+        raise ScheduleError(f"'{expr}' is not a valid at(): {_AT_FORMAT}")
+    try:
+        local = datetime(*(int(part) for part in re.split(r"[-T:]", value)))  # its errors name the field
+    except ValueError as err:
+        raise ScheduleError(f"'{expr}' is not a valid at() ({err}): {_AT_FORMAT}") from None
+    if local.year < 1970:
+        raise ScheduleError(f"'{expr}': the year must be 1970 or later")
+    return At(local)
+
+
+def at_instant(schedule: At, tz_name: str) -> datetime:
+    """The UTC instant of a one-time schedule. A local time in a spring-forward gap is read with the
+    offset before the gap (fold=0), so 02:30 in a 02:00 -> 03:00 gap runs at 03:30; a repeated one runs
+    at its first instance."""
+    return schedule.local.replace(tzinfo=zone(tz_name), fold=0).astimezone(timezone.utc)
 
 
 def _rate_interval(expr: str, count: int, unit: str) -> timedelta:
@@ -147,6 +180,9 @@ def next_after(schedule: Schedule, tz_name: str, after: datetime, anchor: dateti
     `anchor` is the occurrence just run: a rate keeps its phase from it, so
     'rate(5 minutes)' stays on the minutes it started on.
     """
+    if isinstance(schedule, At):
+        instant = at_instant(schedule, tz_name)
+        return instant if instant > after else None
     if isinstance(schedule, Rate):
         start = anchor or after
         if start > after:
@@ -185,3 +221,46 @@ def _is_repeat(moment: datetime, tz: ZoneInfo) -> bool:
     first = local.replace(fold=0, tzinfo=tz)
     second = local.replace(fold=1, tzinfo=tz)
     return first.utcoffset() != second.utcoffset() and moment.astimezone(tz).utcoffset() == second.utcoffset()
+
+
+def jitter_offset(workflow_id: str, jitter_seconds: int) -> timedelta:
+    """The workflow's stable jitter, in [0, jitter_seconds]: its uuid as a 128-bit integer mod
+    (jitter_seconds + 1). The same for every occurrence of one workflow, spread across workflows
+    (uuids are random), as Jenkins' H; a pure function, so simulate and the dashboard preview agree."""
+    if jitter_seconds <= 0:
+        return timedelta(0)
+    return timedelta(seconds=int(workflow_id.replace("-", ""), 16) % (jitter_seconds + 1))
+
+
+@dataclass(frozen=True)
+class Missed:
+    """The occurrences from a due one up to a horizon: how many (capped at MAX_COALESCED) and the latest."""
+
+    count: int
+    latest: datetime
+
+
+def occurrences(schedule: Schedule, tz_name: str, first: datetime, horizon: datetime) -> Missed:
+    """The occurrences in [first, horizon] (`first` is one, and <= horizon). A rate is arithmetic, however
+    long the gap; a cron iterates at most MAX_COALESCED steps, then takes the latest from the end."""
+    if isinstance(schedule, Rate):
+        steps = (horizon - first) // schedule.interval
+        return Missed(min(steps + 1, MAX_COALESCED), first + steps * schedule.interval)
+    count, latest = 1, first
+    while count < MAX_COALESCED:
+        following = next_after(schedule, tz_name, latest, anchor=latest)
+        if following is None or following > horizon:
+            return Missed(count, latest)
+        count, latest = count + 1, following
+    return Missed(count, _latest_until(schedule, tz_name, latest, horizon))
+
+
+def _latest_until(schedule: Schedule, tz_name: str, known: datetime, horizon: datetime) -> datetime:
+    """The last occurrence <= horizon, given one (`known`) that is: croniter steps back from the horizon."""
+    if isinstance(schedule, Cron):
+        tz = zone(tz_name)
+        it = croniter(schedule.expression, horizon.astimezone(tz) + timedelta(microseconds=1),
+                      second_at_beginning=schedule.expression.count(" ") == 6)
+        candidate = it.get_prev(datetime).astimezone(timezone.utc)
+        return max(candidate, known)
+    return known

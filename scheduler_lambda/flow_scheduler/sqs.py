@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Sequence
@@ -16,6 +16,7 @@ from .plan import chunks
 BATCH_LIMIT = 10  # SendMessageBatch's maximum entries per call
 ENTRY_ATTEMPTS = 3  # for entries SQS refused in a partially failed batch
 _BACKOFF_SECONDS = (0.1, 0.5)
+_CANCELLED = "not sent: SQS was unreachable for an earlier call of this tick"
 
 
 @dataclass
@@ -25,30 +26,54 @@ class Outcome:
     unreachable: bool = False  # a whole call failed: SQS is down or refusing us
 
 
+class Sending:
+    """A batch on its way: its calls' outcomes, combined once all are back."""
+
+    def __init__(self, calls: list[tuple[Sequence[Execution], Future]]):
+        self._calls = calls  # (the group of up to 10, its call)
+
+    def cancel(self) -> None:
+        """SQS is unreachable: the calls not started yet are not made (their executions stay pending)."""
+        for _, call in self._calls:
+            call.cancel()
+
+    def wait(self) -> None:
+        """Until every call is back, whatever became of it."""
+        wait([call for _, call in self._calls])
+
+    def result(self) -> Outcome:
+        outcome = Outcome()
+        for group, call in self._calls:
+            if call.cancelled():
+                outcome.failed.update({execution.id: _CANCELLED for execution in group})
+                outcome.unreachable = True
+                continue
+            part = call.result()
+            outcome.accepted.update(part.accepted)
+            outcome.failed.update(part.failed)
+            outcome.unreachable |= part.unreachable
+        return outcome
+
+
 class Sender:
     def __init__(self, client, queue_url: str, concurrency: int):
         self._client = client
         self._queue_url = queue_url
         self._fifo = queue_url.endswith(".fifo")
-        # One pool per container, not one per batch: its threads (and their connections) stay warm.
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sqs-send") if concurrency > 1 else None
+        # One pool per container, not one per batch: its threads (and their connections) stay warm. Its
+        # size is the whole invocation's calls in flight, however many batches are being sent at once.
+        self._pool = ThreadPoolExecutor(max_workers=max(concurrency, 1), thread_name_prefix="sqs-send")
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
+        self._pool.shutdown()
 
     def send(self, executions: Sequence[Execution]) -> Outcome:
-        outcome = Outcome()
-        groups = list(chunks(executions, BATCH_LIMIT))
-        if self._pool is None or len(groups) == 1:
-            results = map(self._send_group, groups)
-        else:
-            results = list(self._pool.map(self._send_group, groups))
-        for part in results:
-            outcome.accepted.update(part.accepted)
-            outcome.failed.update(part.failed)
-            outcome.unreachable |= part.unreachable
-        return outcome
+        return self.submit(executions).result()
+
+    def submit(self, executions: Sequence[Execution]) -> "Sending":
+        """Start sending: the calls queue on the pool behind those of batches submitted before, so a
+        next batch's calls begin as soon as the last one's leave threads free."""
+        return Sending([(group, self._pool.submit(self._send_group, group)) for group in chunks(executions, BATCH_LIMIT)])
 
     def _send_group(self, group: Sequence[Execution]) -> Outcome:
         outcome = Outcome()

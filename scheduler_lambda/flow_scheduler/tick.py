@@ -3,31 +3,43 @@
 Each batch is claimed, turned into executions and advanced in one transaction
 (commit before send), so a crash at any point leaves either nothing or pending
 executions that the next tick re-sends: executions are exactly once per
-occurrence, messages at least once (FIFO queues deduplicate re-sends).
+occurrence, messages at least once (FIFO queues deduplicate re-sends). Sending
+overlaps: a batch's calls start while the one before is still being sent and
+marked queued, so a crash re-sends at most two batches.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
 from dataclasses import asdict, dataclass
+from itertools import count
 from typing import Callable
 
 from psycopg2.extras import execute_values
 
-from .db import Database
+from flow_common.db import Database
+from flow_common.logs import log
+
+from .deadline import Deadline
 from .fanout import Launcher, Origin, backlog_cap, copies_needed
-from .logs import log
 from .messages import Execution
 from .plan import Claimed, Plan, plan
 from .sql import query
-from .sqs import Sender
+from .sqs import Outcome, Sender, Sending
+
+
+# How a phase's run of batches ended.
+_DRY, _MORE, _STOPPED = "dry", "more", "stopped"
 
 
 @dataclass
 class Summary:
-    claimed: int = 0  # due occurrences claimed (one execution each)
+    claimed: int = 0  # due occurrences claimed and sent (one execution each)
+    skipped: int = 0  # executions recorded skipped (overlap_policy skip, or missed beyond catchup_window_seconds)
+    buffered: int = 0  # executions recorded buffered (overlap_policy buffer_one)
+    released: int = 0  # buffered executions sent now that their workflow has no active one
     enqueued: int = 0  # messages SQS accepted, re-sends included
     redriven: int = 0  # pending executions picked up again for sending
     cancelled: int = 0  # pending scheduled executions not sent: their workflow is no longer published
@@ -44,14 +56,46 @@ class Summary:
         return asdict(self)
 
 
-@dataclass
-class _FanOut:
-    """One invocation's pending fan-out decision, taken once its first due batch is sent."""
+class _Pipeline:
+    """Batches on their way to SQS, at most two sent and not yet marked queued: the next batch's calls
+    start before the last one's are all back and marked, so calls stay in flight across batch
+    boundaries. A process killed at any point re-sends at most those two batches (the redrive)."""
 
-    origin: Origin
-    started: float = 0.0  # when the enqueue phase began
-    claimed_before: int = 0
-    enqueued_before: int = -1  # -1: the enqueue phase has not begun
+    DEPTH = 2
+
+    def __init__(self, submit: Callable[[list[Execution]], Sending], settle: Callable[[list[Execution], Outcome], bool]):
+        self._submit, self._settle = submit, settle  # settle: mark what SQS accepted; False when unreachable
+        self._in_flight: deque[tuple[list[Execution], Sending]] = deque()
+
+    def push(self, batch: list[Execution]) -> bool:
+        """Start sending `batch`, then settle the older batch it overlaps. False when SQS could not be
+        reached: what is left in flight is settled, and the tick stops."""
+        if batch:
+            self._in_flight.append((batch, self._submit(batch)))
+        while len(self._in_flight) >= self.DEPTH:
+            if not self._settle_oldest():
+                for _, later in self._in_flight:
+                    later.cancel()  # no more calls into an outage: what was not sent stays pending
+                self.flush()
+                return False
+        return True
+
+    def flush(self) -> bool:
+        """Settle every batch in flight. False when SQS could not be reached for one of them."""
+        reached = True
+        while self._in_flight:
+            reached &= self._settle_oldest()
+        return reached
+
+    def abandon(self) -> None:
+        """After a failure: wait for the calls in flight (none outlives the invocation), mark nothing; the
+        redrive re-sends what SQS took."""
+        while self._in_flight:
+            self._in_flight.popleft()[1].wait()
+
+    def _settle_oldest(self) -> bool:
+        executions, sending = self._in_flight.popleft()
+        return self._settle(executions, sending.result())
 
 
 class Tick:
@@ -63,7 +107,6 @@ class Tick:
         self._batch_size = batch_size
         self._redrive_after = redrive_after_seconds
         self._launcher = launcher
-        self._fan_out: _FanOut | None = None
 
     @property
     def fans_out(self) -> bool:
@@ -73,39 +116,54 @@ class Tick:
         self._db.close()
         self._sender.close()
 
-    def run(self, has_time: Callable[[], bool], origin: Origin | None = None) -> Summary:
-        """`origin`: this invocation may start copies of itself (None for a copy, or outside Lambda)."""
+    def run(self, deadline: Deadline, origin: Origin | None = None) -> Summary:
+        """Every phase until it runs dry, or until the deadline or an SQS outage stops the tick.
+        `origin`: this invocation may start copies of itself (None for a copy, or outside Lambda)."""
         started = time.monotonic()
         summary = Summary()
-        self._fan_out = _FanOut(origin) if origin is not None and self.fans_out else None
-        # One courier thread: sending a batch to SQS overlaps claiming the next one in PostgreSQL.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqs-courier") as courier:
-            for phase in (self._redrive, self._initialise, self._enqueue_due):
-                if not self._run_phase(phase, courier, has_time, summary):
-                    summary.stopped_early = True
-                    break
+        pipeline = _Pipeline(self._sender.submit, lambda batch, outcome: self._settle(batch, outcome, summary))
+        try:
+            finished = (
+                self._send_all(self._redrive, pipeline, deadline, summary) is _DRY
+                and self._initialise(deadline, summary)
+                and self._send_all(self._release_buffered, pipeline, deadline, summary) is _DRY
+                and self._enqueue_due(pipeline, deadline, origin, summary)
+            )
+            finished = pipeline.flush() and finished
+        except BaseException:
+            pipeline.abandon()
+            raise
+        summary.stopped_early = not finished
         summary.duration_ms = round((time.monotonic() - started) * 1000)
         return summary
 
-    def _run_phase(self, phase, courier: ThreadPoolExecutor, has_time: Callable[[], bool], summary: Summary) -> bool:
-        """Run a phase's batches until it runs dry. False when the tick must stop: out of time, or
-        SQS unreachable (then the batch just claimed stays pending, for the redrive)."""
-        in_flight = None
-        finished = True
-        while True:
-            if not has_time():
-                finished = False
-                break
-            full, batch = phase(summary)
+    def _send_all(self, claim, pipeline: _Pipeline, deadline: Deadline, summary: Summary, batches: int | None = None) -> str:
+        """Claim batches with `claim` and push each into the pipeline: _DRY once one comes back short,
+        _MORE after `batches` full ones, _STOPPED when the tick must stop: out of time, or SQS
+        unreachable (then the batches not sent stay pending, for the redrive)."""
+        for _ in count() if batches is None else range(batches):
+            if not deadline.has_time():
+                return _STOPPED
+            full, batch = claim(summary)
             summary.batches += 1
-            if in_flight is not None and not self._settle(*in_flight, summary):
-                return False
-            in_flight = (batch, courier.submit(self._sender.send, batch)) if batch else None
+            if not pipeline.push(batch):
+                return _STOPPED
             if not full:
-                break
-        if in_flight is not None and not self._settle(*in_flight, summary):
-            return False
-        return finished
+                return _DRY
+        return _MORE
+
+    def _enqueue_due(self, pipeline: _Pipeline, deadline: Deadline, origin: Origin | None, summary: Summary) -> bool:
+        if origin is None or not self.fans_out:
+            return self._send_all(self._claim_due, pipeline, deadline, summary) is _DRY
+        started, before = time.monotonic(), summary.claimed
+        # The fan-out decision, once two full batches are claimed: the first is then sent and marked
+        # (the pipeline holds at most two), so the rate so far is a sending rate.
+        first = self._send_all(self._claim_due, pipeline, deadline, summary, batches=2)
+        if first is not _MORE:
+            return first is _DRY
+        rate = (summary.claimed - before) / max(time.monotonic() - started, 1e-3)
+        summary.fanned_out = self._start_copies(origin, capacity=rate * deadline.seconds_left())
+        return self._send_all(self._claim_due, pipeline, deadline, summary) is _DRY
 
     def _redrive(self, summary: Summary) -> tuple[bool, list[Execution]]:
         params = {"redrive_after": self._redrive_after, "limit": self._batch_size}
@@ -122,25 +180,32 @@ class Tick:
     def _cancel_and_lease(cur, params: dict) -> tuple[list[tuple], list[Execution]]:
         cur.execute(query("cancel_unpublished"), params)
         cancelled = cur.fetchall()
+        cur.execute(query("cancel_buffered_unpublished"))
+        cancelled += cur.fetchall()
         return cancelled, _fetch_executions(cur, query("lease_stale"), params)
 
-    def _initialise(self, summary: Summary) -> tuple[bool, list[Execution]]:
-        claimed, result, _ = self._db.transaction(lambda cur: self._claim_and_apply(cur, "claim_unscheduled"))
-        summary.initialised += len(result.advances)
-        self._count_flags(result, summary)
-        return claimed == self._batch_size, []
+    def _initialise(self, deadline: Deadline, summary: Summary) -> bool:
+        """Give new published schedules their first next_run_at (nothing to send). False: out of time."""
+        while deadline.has_time():
+            claimed, result, _ = self._db.transaction(lambda cur: self._claim_and_apply(cur, "claim_unscheduled"))
+            summary.batches += 1
+            summary.initialised += len(result.advances)
+            self._count_flags(result, summary)
+            if claimed < self._batch_size:
+                return True
+        return False
 
-    def _enqueue_due(self, summary: Summary) -> tuple[bool, list[Execution]]:
-        fan = self._fan_out
-        if fan is not None and fan.enqueued_before < 0:
-            fan.started, fan.claimed_before, fan.enqueued_before = time.monotonic(), summary.claimed, summary.enqueued
-        elif fan is not None and summary.enqueued > fan.enqueued_before:
-            # The first batch is sent and more is due: the rate so far says how much this invocation can do alone.
-            self._fan_out = None
-            rate = (summary.claimed - fan.claimed_before) / max(time.monotonic() - fan.started, 1e-3)
-            summary.fanned_out = self._start_copies(fan.origin, capacity=rate * max(fan.origin.seconds_left(), 0.0))
+    def _release_buffered(self, summary: Summary) -> tuple[bool, list[Execution]]:
+        params = {"limit": self._batch_size}
+        released = self._db.transaction(lambda cur: _fetch_executions(cur, query("release_buffered"), params))
+        summary.released += len(released)
+        return len(released) == self._batch_size, released
+
+    def _claim_due(self, summary: Summary) -> tuple[bool, list[Execution]]:
         claimed, result, created = self._db.transaction(lambda cur: self._claim_and_apply(cur, "claim_due"))
         summary.claimed += len(created)
+        summary.skipped += sum(1 for e in result.executions if e.status == "skipped")
+        summary.buffered += sum(1 for e in result.executions if e.status == "buffered")
         self._count_flags(result, summary)
         return claimed == self._batch_size, created
 
@@ -162,16 +227,21 @@ class Tick:
         result = plan(rows)
         created = []
         if result.executions:
+            values = [
+                (e.workflow_id, e.user_id, e.scheduled_for, e.status, e.coalesced, e.error, int(e.status == "pending"))
+                for e in result.executions
+            ]
             created = [
-                Execution(*row)
+                Execution(*row[:5])
                 for row in execute_values(
                     cur,
                     query("insert_executions"),
-                    result.executions,
+                    values,
                     template=query("insert_executions_row"),
-                    page_size=len(result.executions),
+                    page_size=len(values),
                     fetch=True,
                 )
+                if row[5] == "pending"  # skipped and buffered rows are recorded, not sent
             ]
         if result.advances:
             execute_values(cur, query("advance"), result.advances, template=query("advance_row"), page_size=len(result.advances))
@@ -185,9 +255,8 @@ class Tick:
         for workflow_id, reason in result.flags:
             log("schedule_flagged", logging.WARNING, workflow_id=workflow_id, reason=reason)
 
-    def _settle(self, executions: list[Execution], sending: Future, summary: Summary) -> bool:
-        """Wait for a batch's send, then mark what SQS accepted as queued. False when SQS could not be reached."""
-        outcome = sending.result()
+    def _settle(self, executions: list[Execution], outcome: Outcome, summary: Summary) -> bool:
+        """Mark what SQS accepted of a batch as queued. False when SQS could not be reached."""
         if outcome.accepted:
             rows = list(outcome.accepted.items())
             self._db.transaction(

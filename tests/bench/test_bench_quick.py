@@ -15,10 +15,13 @@ KEYS = {
     "fanout_per_s", "fanout_speedup_vs_naive", "fanout_fraction_of_limit", "fanout_shares",
     "latency_profile", "latency_per_s", "latency_speedup_vs_naive", "latency_fraction_of_limit", "latency_sweep",
     "lag_p50_ms", "lag_p99_ms", "lag_max_ms", "cold_start_ms", "cold_start_imports",
+    "policies_without_per_s", "policies_with_per_s", "policies_rate_ratio",
+    "policies_idle_tick_ms", "policies_idle_tick_p95_ms", "lateness_rule", "lateness_p50_ms", "lateness_p99_ms",
+    "lateness_max_ms", "lateness_executions", "lateness_rule_p50_ms", "lateness_tick_p50_ms", "lateness_tick_p99_ms",
 }  # fmt: skip
 TARGETS = {
     "speedup_vs_naive", "fraction_of_limit", "scale", "idle_tick", "fanout_fraction_of_limit",
-    "latency_speedup_vs_naive", "latency_fraction_of_limit", "cold_start",
+    "latency_speedup_vs_naive", "latency_fraction_of_limit", "cold_start", "policies_rate_ratio", "policies_idle_tick",
 }  # fmt: skip
 
 
@@ -29,7 +32,7 @@ def test_quick_bench_writes_the_json_and_the_plot(tmp_path):
         env={**os.environ, "BENCH_QUICK": "1", "BENCH_OUT": str(tmp_path)},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=480,  # a stuck run, not a speed judgement: the lateness part waits for the rule's next minute
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "| speedup vs naive |" in run.stdout and "| fraction of the limit |" in run.stdout
@@ -48,5 +51,10 @@ def test_quick_bench_writes_the_json_and_the_plot(tmp_path):
     assert all(results["latency_profile"]["proxy"][service]["chunks"] > 0 for service in ("postgres", "sqs"))
     assert sum(results["fanout_shares"]) == results["n"]
     assert 0 < results["lag_p50_ms"] <= results["lag_p99_ms"] <= results["lag_max_ms"]
+    assert results["policies_idle_uses_index"] is True
+    # Ticks started by the emulator's rule queued every minute-aligned schedule's occurrence, after it was due.
+    assert results["lateness_executions"] >= results["lateness_workflows"]
+    assert 0 < results["lateness_p50_ms"] <= results["lateness_p99_ms"] <= results["lateness_max_ms"]
+    assert 0 < results["lateness_tick_p50_ms"] <= results["lateness_tick_p99_ms"] <= results["lateness_p99_ms"]
     assert {"botocore", "psycopg2"} <= results["cold_start_imports"]["heaviest_ms"].keys()
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")

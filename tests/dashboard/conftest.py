@@ -31,10 +31,10 @@ DATABASE = "dashboard"
 
 @pytest.fixture(scope="session")
 def dashboard_db(postgres) -> dict:
-    """A database of its own with db/init applied: the demo workflows, as a fresh stack has them."""
+    """A database of its own with db/init and the demo seed applied, as a fresh local stack has them."""
     postgres.psql("-c", f'DROP DATABASE IF EXISTS "{DATABASE}"', dbname="postgres")
     postgres.psql("-c", f'CREATE DATABASE "{DATABASE}"', dbname="postgres")
-    for sql_file in sorted((REPO / "db" / "init").glob("*.sql")):
+    for sql_file in [*sorted((REPO / "db" / "init").glob("*.sql")), REPO / "db" / "seed" / "demo.sql"]:
         postgres.psql("-v", "ON_ERROR_STOP=1", "-f", str(sql_file), dbname=DATABASE)
     return {**postgres.conninfo, "dbname": DATABASE}
 

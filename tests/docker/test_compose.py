@@ -57,13 +57,15 @@ def test_images_are_pinned_to_a_version():
     assert images.pop("lambda-zip") == "public.ecr.aws/lambda/python:3.12"  # the Lambda runtime itself
     assert images.pop("localstack") == "localstack/localstack:4.14.0"  # last tag usable without an account
     assert re.fullmatch(r"postgres:16\.\d+", images.pop("postgres"))
+    assert images.pop("db-migrate") == services()["postgres"]["image"]  # the same psql as the server
     assert images.pop("ministack") == "ministackorg/ministack:1.5.33"
     assert images == {}
 
 
 def test_postgres_applies_db_init_keeps_a_volume_and_reports_health():
     postgres = services()["postgres"]
-    assert "./db/init:/docker-entrypoint-initdb.d:ro" in postgres["volumes"]
+    assert "./db:/flow-builder-db:ro" in postgres["volumes"]  # db/init, then the demo seed (docker-initdb.sh)
+    assert "./db/seed/docker-initdb.sh:/docker-entrypoint-initdb.d/flow-builder.sh:ro" in postgres["volumes"]
     data = [volume for volume in postgres["volumes"] if volume.endswith(":/var/lib/postgresql/data")]
     assert data and data[0].split(":")[0] in load()["volumes"]
     assert "pg_isready -h 127.0.0.1" in postgres["healthcheck"]["test"][1]
@@ -73,6 +75,18 @@ def test_postgres_applies_db_init_keeps_a_volume_and_reports_health():
         "POSTGRES_USER": "root",
         "POSTGRES_PASSWORD": "flowbuilder-local",
     }
+
+
+def test_every_up_migrates_the_database_before_the_functions_start():
+    # db/init again on every `up` (each file idempotent), so an existing volume gets new migrations;
+    # the emulator, which deploys the functions, waits for it. The demo seed stays new-volume only.
+    migrate = services()["db-migrate"]
+    assert migrate["volumes"] == ["./db:/flow-builder-db:ro"]
+    script = migrate["command"][0]
+    assert "/flow-builder-db/init/*.sql" in script and "seed" not in script
+    assert "ON_ERROR_STOP=1" in script and "-h postgres" in script
+    assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert emulator_service("ministack")["depends_on"]["db-migrate"] == {"condition": "service_completed_successfully"}
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
@@ -90,7 +104,7 @@ def test_emulator_serves_4566_runs_the_hooks_and_reaches_docker(flavour):
     # The hook runs ../../../infra/deploy.py from where it is mounted: /etc/infra, the infra mount.
     assert "../../../infra/deploy.py" in hook.read_text() and (REPO / "infra" / "template.yaml").exists()
     assert service["environment"]["LAMBDA_DOCKER_NETWORK"] == load()["networks"]["default"]["name"]
-    assert set(service["depends_on"]) == {"postgres", "lambda-zip"}
+    assert set(service["depends_on"]) == {"db-migrate", "lambda-zip"}
     assert service["healthcheck"]["test"][:3] == ["CMD", "python3", "-c"]
 
 
@@ -105,7 +119,7 @@ def test_emulator_gives_the_deploy_every_input():
         "WORKER_RUNNING_TIMEOUT_SECONDS", "WORKER_MAX_ATTEMPTS",
     ):  # fmt: skip
         assert name in environment, name
-    assert environment["SCHEDULE_EXPRESSION"] == "rate(1 minute)"
+    assert environment["SCHEDULE_EXPRESSION"] == "cron(* * * * ? *)"
     # The function reaches Postgres by service name on the stack's network.
     assert environment["FUNCTION_DB_HOST"] in services() and environment["FUNCTION_DB_PORT"] == "5432"
 
@@ -145,7 +159,8 @@ def test_scheduler_image_is_built_from_the_dockerfile_at_the_repo_root():
     scheduler = services()["scheduler"]
     assert scheduler["build"]["context"] == "."
     assert scheduler["build"]["dockerfile"] == "scheduler_lambda/Dockerfile"
-    assert scheduler["build"]["args"] == {"LAMBDA_ARCH": "x86_64"}
+    # An empty LAMBDA_BASE_IMAGE keeps the Dockerfile's default, the official base.
+    assert scheduler["build"]["args"] == {"LAMBDA_ARCH": "x86_64", "LAMBDA_BASE_IMAGE": ""}
     assert scheduler["pull_policy"] == "build"
     environment = scheduler["environment"]
     assert environment["DB_HOST"] == "postgres"
@@ -164,7 +179,7 @@ def test_up_wait_returns_once_everything_is_ready():
         for dependency, spec in service.get("depends_on", {}).items()
     }
     one_shots = {name for name, condition in conditions if condition == "service_completed_successfully"}
-    assert one_shots == {"lambda-zip"}
+    assert one_shots == {"db-migrate", "lambda-zip"}
     for name, service in all_services.items():
         if name not in one_shots:
             assert "healthcheck" in service, name

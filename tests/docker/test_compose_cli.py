@@ -49,7 +49,7 @@ def render(docker_compose, **kwargs) -> dict:
 def test_compose_renders_each_emulator_as_the_files_say(docker_compose, flavour):
     project = render(docker_compose, EMULATOR=flavour)
 
-    assert sorted(project["services"]) == ["dashboard", "emulator", "lambda-zip", "postgres", "scheduler"]
+    assert sorted(project["services"]) == ["dashboard", "db-migrate", "emulator", "lambda-zip", "postgres", "scheduler"]
     rendered = project["services"]["emulator"]
     expected = emulator_service(flavour)
     assert rendered["image"] == expected["image"]

@@ -35,7 +35,10 @@ def test_final_stage_is_the_lambda_python_312_image_for_the_chosen_architecture(
     args = dict(arguments.split("=", 1) for keyword, arguments in steps if keyword == "ARG" and "=" in arguments)
     assert args["LAMBDA_ARCH"] == "x86_64"
     (base,) = [arguments for keyword, arguments in steps if keyword == "FROM"]
-    assert base == "public.ecr.aws/lambda/python:3.12-${LAMBDA_ARCH}"  # published as 3.12-x86_64 and 3.12-arm64
+    assert base == "${BASE}"
+    # Published as 3.12-x86_64 and 3.12-arm64; LAMBDA_BASE_IMAGE (empty by default) replaces it.
+    assert args["LAMBDA_BASE_IMAGE"] == ""
+    assert args["BASE"] == "${LAMBDA_BASE_IMAGE:-public.ecr.aws/lambda/python:3.12-${LAMBDA_ARCH}}"
 
 
 def test_dependencies_come_pinned_from_requirements_into_the_task_root():
@@ -50,6 +53,7 @@ def test_only_the_package_and_requirements_are_copied():
     copies = [arguments for keyword, arguments in instructions() if keyword == "COPY"]
     assert copies == [
         "scheduler_lambda/requirements.txt /tmp/requirements.txt",
+        "lambda_common/flow_common ${LAMBDA_TASK_ROOT}/flow_common",
         "scheduler_lambda/flow_scheduler ${LAMBDA_TASK_ROOT}/flow_scheduler",
     ]
 

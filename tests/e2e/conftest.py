@@ -16,7 +16,8 @@ import psycopg2.extras
 import pytest
 
 from embedded import envfile
-from embedded.stack import DLQ, FUNCTION, QUEUE, aws_clients, database_params
+from stackview.names import DLQ, FUNCTION, QUEUE
+from stackview.settings import aws_clients, database_params
 
 REPO = Path(__file__).resolve().parents[2]
 psycopg2.extras.register_uuid()
@@ -66,11 +67,14 @@ def run_id() -> str:
 
 @pytest.fixture(scope="session")
 def function_logs(aws):
-    """The messages of the function's log group, oldest first (the tests find their own by workflow id)."""
+    """The messages of the function's log group since `since` (epoch seconds), oldest first (the tests find
+    their own by workflow id). A window, not the whole group: MiniStack's FilterLogEvents returns its oldest
+    10,000 events and no nextToken, so in a long run a new line lies past that cut and is never seen."""
 
-    def read() -> list[str]:
+    def read(since: float) -> list[str]:
         paginator = aws["logs"].get_paginator("filter_log_events")
-        events = [e for page in paginator.paginate(logGroupName=f"/aws/lambda/{FUNCTION}") for e in page["events"]]
+        pages = paginator.paginate(logGroupName=f"/aws/lambda/{FUNCTION}", startTime=int(since * 1000))
+        events = [e for page in pages for e in page["events"]]
         return [e["message"] for e in sorted(events, key=lambda e: e["timestamp"])]
 
     return read

@@ -36,11 +36,12 @@ def wait_for_execution(db, workflow_id, timeout: float, status: str | None = Non
         time.sleep(1)
 
 
-def wait_for_log_line(function_logs, timeout: float, **fields) -> dict | None:
-    """The function's newest JSON log line holding every one of `fields`, or None after `timeout` seconds."""
+def wait_for_log_line(function_logs, timeout: float, since: float, **fields) -> dict | None:
+    """The function's newest JSON log line since `since` (epoch seconds) holding every one of `fields`, or None
+    after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        for message in reversed(function_logs()):
+        for message in reversed(function_logs(since)):
             try:
                 line = json.loads(message)
             except ValueError:

@@ -36,16 +36,20 @@ def worker_config(aws):
 
 @pytest.fixture(scope="module")
 def logs(settings):
-    from embedded.stack import aws_clients
+    from stackview.settings import aws_clients
 
     (client,) = aws_clients(settings, "logs")
     return client
 
 
-def worker_lines(logs, action: str, **match) -> list[dict]:
-    """The worker's JSON log lines of one `action` whose fields equal `match`."""
+def worker_lines(logs, since: float, action: str, **match) -> list[dict]:
+    """The worker's JSON log lines of one `action` whose fields equal `match`, from `since` (epoch seconds) on:
+    a window, not the whole group (MiniStack's FilterLogEvents returns its oldest 10,000 events and no
+    nextToken, so in a long-lived stack a new line lies past that cut)."""
+    paginator = logs.get_paginator("filter_log_events")
     try:
-        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{WORKER}").get("events", [])
+        pages = paginator.paginate(logGroupName=f"/aws/lambda/{WORKER}", startTime=int(since * 1000))
+        events = [event for page in pages for event in page["events"]]
     except logs.exceptions.ResourceNotFoundException:
         return []
     found = []
@@ -123,6 +127,7 @@ def test_a_failing_workflow_is_failed_with_its_error_text(db, settings, add_work
 
 
 def test_the_same_message_delivered_twice_runs_once(db, aws, queue_url, settings, logs, add_workflow):
+    since = time.time() - 60  # a minute's margin for the clocks
     period = schedule_seconds(settings.get("SCHEDULE_EXPRESSION") or "rate(1 minute)")
     due = add_workflow("delivered twice", cron="rate(1 day)")
     execution = finished(db, due["id"], timeout=2 * period + 30)
@@ -131,7 +136,7 @@ def test_the_same_message_delivered_twice_runs_once(db, aws, queue_url, settings
     aws["sqs"].send_message(QueueUrl=queue_url, MessageBody=body(again, execution["queued_at"].isoformat()))
 
     skipped = wait_until(
-        lambda: worker_lines(logs, "execution_skipped", execution_id=str(execution["id"])),
+        lambda: worker_lines(logs, since, "execution_skipped", execution_id=str(execution["id"])),
         120,
         "the duplicate acknowledged",
     )
@@ -140,10 +145,13 @@ def test_the_same_message_delivered_twice_runs_once(db, aws, queue_url, settings
 
 
 def test_a_message_for_an_unknown_execution_is_acknowledged_and_logged(aws, queue_url, dlq_url, logs, owner):
+    since = time.time() - 60
     ghost = Execution(str(uuid.uuid4()), str(uuid.uuid4()), str(owner), datetime.now(timezone.utc))
     aws["sqs"].send_message(QueueUrl=queue_url, MessageBody=body(ghost, datetime.now(timezone.utc).isoformat()))
     (line,) = wait_until(
-        lambda: worker_lines(logs, "execution_unknown", execution_id=str(ghost.id)), 120, "the unknown execution logged"
+        lambda: worker_lines(logs, since, "execution_unknown", execution_id=str(ghost.id)),
+        120,
+        "the unknown execution logged",
     )
     assert line["level"] == "WARNING"
 
@@ -155,6 +163,7 @@ def test_a_malformed_message_is_retried_then_lands_in_the_dlq(aws, queue_url, dl
             "VisibilityTimeout"
         ]
     )
+    since = time.time() - 60
     marker = uuid.uuid4().hex
     message_id = sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"e2e": marker}))["MessageId"]
 
@@ -168,7 +177,13 @@ def test_a_malformed_message_is_retried_then_lands_in_the_dlq(aws, queue_url, dl
         return False
 
     wait_until(in_dlq, 6 * visibility + 120, "the malformed message in flow-builder-queue-dlq")
-    lines = worker_lines(logs, "message_invalid", message_id=message_id)
+    # MiniStack writes the 5th receive's line as that invocation returns, a visibility timeout before the move;
+    # AWS delivers logs asynchronously, seconds later: read again for a bounded while, not once.
+    deadline = time.monotonic() + 60
+    while len(lines := worker_lines(logs, since, "message_invalid", message_id=message_id)) < 5:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(2)
     assert sorted(int(line["receive_count"]) for line in lines) == [1, 2, 3, 4, 5]
     assert "data must contain" in lines[0]["error"]
 

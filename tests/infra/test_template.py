@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import decode
 
+from flow_scheduler import simulate
+
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "infra" / "template.yaml"
 
@@ -46,7 +48,7 @@ def test_cfn_lint_is_clean_informational_checks_included():
 
 
 def test_it_is_a_sam_template_read_top_to_bottom(template):
-    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    assert template["Transform"] == ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]  # ToJsonString, then SAM
     assert list(template)[-4:] == ["Parameters", "Conditions", "Resources", "Outputs"]
     undocumented = [name for name, p in template["Parameters"].items() if not p.get("Description")]
     assert undocumented == [], "every environment difference is a parameter with a description"
@@ -122,12 +124,17 @@ def test_every_resource_of_contract_6_is_declared_once(template):
     assert not (REPO / "localstack" / "provision.py").exists()
 
 
+def doc_section(heading: str) -> str:
+    """One section of docs/configuration.md, the settings' one table: `heading` to the next `## `."""
+    text = (REPO / "docs" / "configuration.md").read_text()
+    return text.split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
 def test_the_function_gets_every_scheduler_setting(template):
     function = template["Resources"]["SchedulerFunction"]["Properties"]
     assert function["Timeout"] == 60
     variables = set(function["Environment"]["Variables"])
-    readme = (REPO / "README.md").read_text()
-    table = readme[readme.index("## Configuration") : readme.index("## The same handler on AWS")]
+    table = doc_section("## The scheduler's settings")
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", table, re.MULTILINE))
     # AWS_ENDPOINT_URL is the emulator's to set (both emulators set it for their functions); unset on AWS.
     assert variables == documented - {"AWS_ENDPOINT_URL"}
@@ -153,20 +160,21 @@ def test_the_worker_is_fed_by_the_queue_with_partial_batch_failures(template):
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
         },
     }
-    # The stuck-running rule: timeout < WORKER_RUNNING_TIMEOUT_SECONDS < the queue's visibility timeout.
+    # The worker's arithmetic: timeout < running, timeout + running <= the queue's visibility timeout.
     parameters = template["Parameters"]
     assert worker["Timeout"] == {"Ref": "WorkerTimeout"}
     assert template["Resources"]["Queue"]["Properties"]["VisibilityTimeout"] == {"Ref": "QueueVisibilityTimeout"}
     order = ("WorkerTimeout", "WorkerRunningTimeoutSeconds", "QueueVisibilityTimeout")
     defaults = [parameters[name]["Default"] for name in order]
-    assert defaults == sorted(set(defaults)) == [30, 120, 180]
+    assert defaults == [30, 120, 180] and defaults[0] + defaults[1] <= defaults[2]
+    assert parameters["WorkerMaxAttempts"]["MaxValue"] == 4  # below maxReceiveCount
+    assert template["Resources"]["Queue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
 
 
 def test_the_worker_gets_the_database_settings_and_its_own(template):
     worker = template["Resources"]["WorkerFunction"]["Properties"]["Environment"]["Variables"]
     scheduler = template["Resources"]["SchedulerFunction"]["Properties"]["Environment"]["Variables"]
-    readme = (REPO / "README.md").read_text()
-    table = readme[readme.index("## The worker") : readme.index("## Building and deploying")]
+    table = doc_section("## The worker's settings")
     own = set(re.findall(r"^\| `(WORKER_[A-Z_]+)` \|", table, re.MULTILINE))
     assert own == {"WORKER_SIMULATED_MS", "WORKER_RUNNING_TIMEOUT_SECONDS", "WORKER_MAX_ATTEMPTS"}
     shared = {name for name in scheduler if name.startswith("DB_")}
@@ -187,3 +195,45 @@ def test_the_worker_role_grants_exactly_what_the_readme_states(template):
     }  # fmt: skip
     assert statements[-1]["Fn::If"][0] == "ReadsSecret"  # only with USE_DB_SECRETS=true
     assert role["ManagedPolicyArns"]["Fn::If"][0] == "InVpc"
+
+
+def test_number_parameters_refuse_what_the_settings_check_refuses(template):
+    """A console or `sam deploy` user is refused at the template's bounds, which are the checks' own: one past
+    a bound fails embedded/function_settings.py's check naming the variable, and a bound itself passes it
+    (the worker's timings also meet each other: the sums only deploy.py can check)."""
+    sys.path.insert(0, str(REPO / "infra"))
+    from deploy import PARAMETERS
+    from embedded.function_settings import problem
+
+    base = {"DB_HOST": "db", "DB_PASSWORD": "x"}
+    timings = {"WORKER_TIMEOUT_SECONDS", "WORKER_RUNNING_TIMEOUT_SECONDS", "QUEUE_VISIBILITY_TIMEOUT_SECONDS"}
+    checked = []
+    for name, variable in PARAMETERS.items():
+        parameter = template["Parameters"][name]
+        if parameter["Type"] != "Number" or variable in ("LAMBDA_MEMORY_MB", "LOG_RETENTION_DAYS"):
+            continue  # memory and log retention are not the functions' settings
+        variable = "DB_PORT" if variable == "FUNCTION_DB_PORT" else variable
+        low, high = parameter["MinValue"], parameter["MaxValue"]
+        for value in (low - 1, high + 1):
+            assert variable in (problem(base | {variable: str(value)}) or ""), (name, value)
+        if variable not in timings:
+            for value in (low, high):
+                assert problem(base | {variable: str(value)}) is None, (name, value)
+        checked.append(name)
+    assert len(checked) == 13, checked
+    # The smallest timings the bounds allow meet the arithmetic exactly: 1 < 2, 1 + 2 <= 3.
+    smallest = {"WORKER_TIMEOUT_SECONDS": "1", "WORKER_RUNNING_TIMEOUT_SECONDS": "2", "QUEUE_VISIBILITY_TIMEOUT_SECONDS": "3"}
+    assert problem(base | smallest) is None
+
+
+def test_the_rule_default_is_one_expression_everywhere(template):
+    """The template, the Terraform module, .env.example and compose's fallback start the scheduler on the same rule:
+    cron(* * * * ? *), which fires near the start of each minute, where minute-aligned schedules fall."""
+    expected = simulate.RULE  # the CLI's and the dashboard's fallback
+    assert expected == "cron(* * * * ? *)"
+    assert template["Parameters"]["ScheduleExpression"]["Default"] == expected
+    variables = (REPO / "infra" / "terraform" / "variables.tf").read_text()
+    block = re.search(r'variable "schedule_expression" \{(.*?)\n\}', variables, re.S).group(1)
+    assert re.search(r'default\s*=\s*"(.*)"', block).group(1) == expected
+    assert f'SCHEDULE_EXPRESSION="{expected}"' in (REPO / ".env.example").read_text().splitlines()
+    assert f"SCHEDULE_EXPRESSION: ${{SCHEDULE_EXPRESSION:-{expected}}}" in (REPO / "docker-compose.yml").read_text()

@@ -27,7 +27,18 @@ WHEN = st.one_of(
     st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(2026, 1, 1), timezones=st.just(timezone.utc)),
     st.sampled_from(["-infinity", "infinity", "0044-03-15 00:00:00+00 BC", "4713-01-01 00:00:00+00 BC", "0001-01-01 00:00:00+00"]),
 )
-ROW = st.fixed_dictionaries({"cron": CRON, "timezone": ZONE, "next_run_at": WHEN})
+# Contract 10's columns, in range and out of it (the database refuses those, which counts as refused).
+SECONDS = st.one_of(st.none(), st.integers(-10, 10), st.integers(3590, 3610), st.integers(31535990, 31536010),
+                    st.integers(-(2**31), 2**31 - 1))
+ROW = st.fixed_dictionaries({
+    "cron": st.one_of(CRON, st.sampled_from(["at(2027-01-01T09:00:00)", "at(2020-01-01T09:00:00)", "at(2027-13-01T09:00:00)",
+                                             "at(9999-12-31T23:59:59)", "at()"])),
+    "timezone": ZONE, "next_run_at": WHEN,
+    "overlap_policy": st.one_of(st.sampled_from(["allow", "skip", "buffer_one"]), TEXT),
+    "jitter_seconds": st.one_of(st.integers(0, 3600), SECONDS.filter(lambda v: v is not None)),
+    "starts_at": WHEN, "ends_at": WHEN,
+    "catchup_window_seconds": SECONDS,
+})
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -40,9 +51,12 @@ def test_any_row_is_refused_or_judged_and_never_stops_the_others(db, sqs, queue,
         try:
             with db.cursor() as cur:
                 cur.execute(
-                    "INSERT INTO workflows (user_id, name, status, cron, timezone, next_run_at)"
-                    " VALUES (%s, 'odd', 'published', %s, %s, %s::timestamptz) RETURNING id",
-                    (uuid.uuid4(), row["cron"], row["timezone"], row["next_run_at"]),
+                    "INSERT INTO workflows (user_id, name, status, cron, timezone, next_run_at, overlap_policy,"
+                    " jitter_seconds, starts_at, ends_at, catchup_window_seconds)"
+                    " VALUES (%s, 'odd', 'published', %s, %s, %s::timestamptz, %s, %s, %s::timestamptz, %s::timestamptz, %s)"
+                    " RETURNING id",
+                    (uuid.uuid4(), row["cron"], row["timezone"], row["next_run_at"], row["overlap_policy"],
+                     row["jitter_seconds"], row["starts_at"], row["ends_at"], row["catchup_window_seconds"]),
                 )
                 stored.append(cur.fetchone()[0])
         except psycopg2.DataError:  # CHECK constraints, and dates PostgreSQL itself cannot hold

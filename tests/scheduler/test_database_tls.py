@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flow_scheduler.db import DatabaseUnavailable
+from flow_common.db import DatabaseUnavailable
 from scheduler_support import add_workflows, drain, executions, invoke
 from tls_proxy import TlsProxy, make_certificates
 

@@ -13,8 +13,9 @@ import psycopg2
 import pytest
 
 from flow_scheduler.config import load_settings
-from flow_scheduler.credentials import connection_params
-from flow_scheduler.db import Database
+from flow_common.credentials import connection_params
+from flow_common.db import Database
+from flow_scheduler.deadline import Deadline
 from flow_scheduler.sqs import Sender
 from flow_scheduler.tick import Tick
 from scheduler_support import add_workflows, drain, executions, invoke
@@ -27,12 +28,30 @@ def run_cli(env_overrides=None, **popen):
     )
 
 
+def waiting_on_lock(db) -> int:
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'flow-scheduler' AND wait_event_type = 'Lock'")
+        return cur.fetchone()[0]
+
+
 def test_overlapping_invocations_run_each_occurrence_exactly_once(db, sqs, queue, scheduler_env):
     workflows, invocations = 600, 6
     scheduler_env.setenv("BATCH_SIZE", "25")
     add_workflows(db, workflows)
 
+    # A barrier: the table locked until every invocation's first query waits on it, so all start together
+    # however slowly each process imports (one that starts seconds early would otherwise take it all).
+    gate = psycopg2.connect(**connection_params(load_settings(os.environ)))
+    with gate.cursor() as cur:
+        cur.execute("LOCK TABLE workflows IN ACCESS EXCLUSIVE MODE")
     processes = [run_cli() for _ in range(invocations)]
+    deadline = time.monotonic() + 25  # under the scheduler's statement_timeout (30 s)
+    while waiting_on_lock(db) < invocations:
+        assert time.monotonic() < deadline, f"only {waiting_on_lock(db)} of {invocations} invocations reached the lock"
+        assert all(p.poll() is None for p in processes), "an invocation ended before the lock was released"
+        time.sleep(0.05)
+    gate.commit()
+    gate.close()
     summaries = []
     for process in processes:
         out, err = process.communicate(timeout=120)
@@ -94,7 +113,7 @@ class KillConnectionOnFirstSend:
     def __init__(self, sender, admin):
         self.sender, self.admin, self.killed = sender, admin, 0
 
-    def send(self, batch):
+    def submit(self, batch):
         if not self.killed:
             with self.admin.cursor() as cur:
                 cur.execute(
@@ -102,7 +121,7 @@ class KillConnectionOnFirstSend:
                     " WHERE application_name = 'flow-scheduler' AND pid <> pg_backend_pid()"
                 )
                 self.killed = sum(1 for (ok,) in cur.fetchall() if ok)
-        return self.sender.send(batch)
+        return self.sender.submit(batch)
 
 
 def test_connection_killed_mid_tick_is_replaced_and_nothing_is_lost(db, sqs, queue, scheduler_env):
@@ -112,7 +131,7 @@ def test_connection_killed_mid_tick_is_replaced_and_nothing_is_lost(db, sqs, que
     killer = KillConnectionOnFirstSend(Sender(sqs, queue, concurrency=4), db)
     tick = Tick(database, killer, batch_size=20, redrive_after_seconds=60)
 
-    summary = tick.run(has_time=lambda: True)
+    summary = tick.run(Deadline.of(None, margin_ms=0))
 
     assert killer.killed == 1
     assert summary.enqueued == 60 and summary.failed == 0

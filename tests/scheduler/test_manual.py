@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from flow_scheduler.db import Database
+from flow_common.db import Database
 from flow_scheduler.manual import UnknownWorkflow, run_now
 from flow_scheduler.sqs import Sender
 from scheduler_support import add_workflows, drain, executions

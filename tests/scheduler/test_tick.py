@@ -135,8 +135,9 @@ def test_stops_before_the_lambda_timeout_and_the_next_tick_finishes(db, sqs, que
     scheduler_env.setenv("BATCH_SIZE", "10")
     scheduler_env.setenv("TIMEOUT_MARGIN_MS", "5000")
     add_workflows(db, 35)
-    # Plenty of time at the start, for the redrive and initialise phases and one due batch, then under the margin.
-    summary = invoke(Context([60000, 60000, 60000, 60000, 4000]))
+    # Plenty of time at the start, for the redrive, initialise and buffered-release phases and one due batch,
+    # then under the margin.
+    summary = invoke(Context([60000, 60000, 60000, 60000, 60000, 4000]))
     assert summary["stopped_early"] is True
     assert summary["enqueued"] == 10
     assert {r["status"] for r in executions(db)} == {"queued"}  # what it did, it finished

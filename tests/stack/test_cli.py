@@ -23,16 +23,20 @@ from embedded.ports import free_port, port_in_use
 
 REPO = Path(__file__).resolve().parents[2]
 COPIED = [
-    "embedded", "dashboard", "localstack", "infra", "scheduler_lambda", "worker_lambda", "db",
+    "embedded", "stackview", "dashboard", "localstack", "infra", "lambda_common", "scheduler_lambda", "worker_lambda", "db",
     ".env.example", "Makefile", "pyproject.toml", "README.md",
 ]  # fmt: skip
 FUNCTION = "flow-builder-scheduler"
 
 
 @pytest.fixture(scope="module")
-def checkout(tmp_path_factory):
-    """A copy of the repository sharing our venv, with its own .stack and .env."""
+def checkout(tmp_path_factory, deps_cache):
+    """A copy of the repository sharing our venv, with its own .stack and .env. Its dependency cache holds
+    what the session's zips installed (hard links), so `make up` zips without a pip install of its own;
+    the Quick start test's `make clean` gives it a newcomer's first `make up`, pip install included."""
     root = tmp_path_factory.mktemp("checkout")
+    (root / ".stack").mkdir(mode=0o700)
+    shutil.copytree(deps_cache, root / ".stack" / "build" / "cache", copy_function=os.link)
     for name in COPIED:
         source = REPO / name
         if source.is_dir():
@@ -98,6 +102,44 @@ def running(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def stop_whatever_runs(make, checkout: Path, ports: dict) -> None:
+    """`make down`, then kill what a broken down left behind, until the checkout's ports are free again:
+    whatever a test did, the next one starts from a stopped stack."""
+    make("down")
+    for pid in pids(checkout):
+        try:
+            psutil.Process(pid).kill()
+        except psutil.NoSuchProcess:
+            pass
+    # Generous for a machine three times slower: a killed postmaster releases its port when its children exit.
+    deadline = time.monotonic() + 60
+    while any(port_in_use("127.0.0.1", port) for port in ports.values()):
+        assert time.monotonic() < deadline, f"the checkout's ports {sorted(ports.values())} are still taken"
+        time.sleep(0.2)
+
+
+@pytest.fixture(autouse=True)
+def stack_stopped_after_a_failure(request, make, checkout, ports):
+    """A test that fails with the stack up (mid-way, or by a timeout) stops it, so its failure is its own."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is None or report.failed:
+        stop_whatever_runs(make, checkout, ports)
+
+
+@pytest.fixture
+def stopped(make, checkout, ports):
+    """The checkout's stack is not running and its ports are free."""
+    stop_whatever_runs(make, checkout, ports)
+
+
+@pytest.fixture
+def up(make):
+    """The checkout's stack is running (`make up` again is quick when it already is)."""
+    result = make("up")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_up_twice_invoke_queue_status_down(make, checkout, ports):
@@ -177,18 +219,6 @@ def test_a_new_cluster_a_new_database_and_a_changed_db_init_each_get_db_init(mak
     assert _psql(checkout, ports, "SELECT count(*) FROM workflows").stdout.strip() == "0"
 
 
-def test_secrets_are_ours_alone(make, checkout):
-    """.env may hold DB_PASSWORD, the emulator's saved state holds it: neither is readable by others."""
-    assert make("down").returncode == 0  # a clean stop is when the emulator saves its state
-    assert (checkout / ".env").stat().st_mode & 0o777 == 0o600
-    # 0700, but for the traverse bit the pgserver user needs when the stack runs as root.
-    assert (checkout / ".stack").stat().st_mode & 0o076 == 0
-    emulator = checkout / ".stack" / "ministack"
-    state = [path for path in (emulator / "state").rglob("*") if path.is_file()] + [emulator / "ministack.log"]
-    assert any(path.suffix == ".json" for path in state)
-    assert [path for path in state if path.stat().st_mode & 0o077] == []
-
-
 def test_down_and_clean_without_a_venv_or_a_stack(tmp_path):
     for name in ("Makefile", "pyproject.toml", ".env.example"):
         shutil.copy2(REPO / name, tmp_path / name)
@@ -200,9 +230,9 @@ def test_down_and_clean_without_a_venv_or_a_stack(tmp_path):
         assert result.returncode == 0 and said in result.stdout, result.stdout + result.stderr
 
 
-def readme_block(heading: str, containing: str = "") -> list[str]:
-    """The commands of the README's bash blocks under `heading` (those holding `containing`), comments cut."""
-    section = (REPO / "README.md").read_text().split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
+def doc_block(doc: str, heading: str, containing: str = "") -> list[str]:
+    """The commands of `doc`'s bash blocks under `heading` (those holding `containing`), comments cut."""
+    section = (REPO / doc).read_text().split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
     commands = []
     for block in re.findall(r"```bash\n(.*?)```", section, re.S):
         if containing in block:
@@ -243,14 +273,30 @@ def shows_berlin_weekdays(out, ports):
 
 def shows_tick_lines(out, ports):
     assert '"action": "tick"' in out and "== postgres:" in out
+    # The tick line reads as a summary; its EMF block (the metrics) is a line of its own after it.
+    ticks = [line for line in out.splitlines() if '"action": "tick"' in line]
+    assert ticks and not any('"_aws"' in line for line in ticks), ticks
+    assert any('"action": "metrics"' in line and '"CloudWatchMetrics"' in line for line in out.splitlines())
 
 
 def shows_stopped(out, ports):
     assert "emulator: stopped" in out and "postgres: stopped" in out
 
 
+def shows_workflow_added(out, ports):
+    assert "added workflow " in out and "'Every minute' (published, * * * * * in UTC): its first run at " in out
+
+
+def shows_workflows(out, ports):
+    header, *rows = out.splitlines()[1:]
+    assert header.split()[:3] == ["id", "name", "status"], out
+    assert any("Every minute" in row and "published" in row for row in rows), out
+
+
 QUICK_START = {
     "make up": shows_stack_ready,
+    "make workflow": shows_workflow_added,
+    "make workflows": shows_workflows,
     "make test": None,  # the suite this test belongs to
     "make status": shows_last_tick,
     "make invoke": shows_summary,
@@ -266,32 +312,8 @@ QUICK_START = {
 LOG_READERS = ("make logs",)
 
 
-def test_the_readme_quick_start_runs_as_written(make, checkout, ports):
-    assert make("clean").returncode == 0  # a newcomer's first `make up`: a new database with the demo rows
-    commands = readme_block("## Quick start")
-    assert commands[0] == "make up" and commands[-1] == "make down", commands
-    for command in commands:
-        key = " ".join(shlex.split(command)[:2])
-        assert key in QUICK_START, f"the README's Quick start runs `{command}`: say in QUICK_START what it must show"
-        if QUICK_START[key] is None:
-            continue
-        # The emulator delivers a function's log lines to CloudWatch Logs a moment after the invocation
-        # returns: a command that reads them is run again (as a user would) until they are there.
-        deadline = time.monotonic() + (60 if key in LOG_READERS else 0)
-        while True:
-            result = shell(checkout, command)
-            assert result.returncode == 0, f"`{command}` failed:\n{result.stdout}{result.stderr}"
-            try:
-                QUICK_START[key](result.stdout, ports)
-                break
-            except AssertionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(2)
-
-
 def test_the_readme_tick_recipe_runs_as_written(make, checkout):
-    (recipe,) = [readme_block("### The summary and the logs", containing="flow_scheduler tick")]
+    (recipe,) = [doc_block("docs/how-it-works.md", "## The summary and the logs", containing="flow_scheduler tick")]
     assert make("up").returncode == 0
     result = shell(checkout, "\n".join(["set -euo pipefail", *recipe]))
     assert result.returncode == 0, result.stderr
@@ -306,7 +328,7 @@ def function_config(ports) -> dict:
     return lam, lam.get_function_configuration(FunctionName=FUNCTION)
 
 
-def test_a_bad_setting_deploys_nothing(make, checkout, ports):
+def test_a_bad_setting_deploys_nothing(up, make, checkout, ports):
     started = pids(checkout)
     _, before = function_config(ports)
     result = make("up", BATCH_SIZE="abc")
@@ -319,7 +341,7 @@ def test_a_bad_setting_deploys_nothing(make, checkout, ports):
     assert after["Environment"] == before["Environment"] and after["RevisionId"] == before["RevisionId"]
 
 
-def test_status_shows_a_failed_last_tick_and_fails(make, ports):
+def test_status_shows_a_failed_last_tick_and_fails(up, make, ports):
     # What a bad setting did before `make up` checked settings: a function whose every tick fails.
     lam, config = function_config(ports)
     lam.update_function_configuration(
@@ -361,8 +383,103 @@ def test_logs_follow_prints_new_lines_as_they_come(make, checkout):
             pytest.fail("the invocation's tick line never reached `make logs FOLLOW=1`")
     finally:
         os.killpg(follower.pid, signal.SIGINT)
-        follower.wait(timeout=30)
+        stopped_by_sigint = wait_for_exit(follower, seconds=10)
+        if not stopped_by_sigint:
+            kill_group(follower)
+    assert stopped_by_sigint, "`make logs FOLLOW=1` was still running 10 s after its SIGINT"
     assert make("down").returncode == 0
+
+
+def test_secrets_are_ours_alone(make, checkout):
+    """.env may hold DB_PASSWORD, the emulator's saved state holds it: neither is readable by others."""
+    assert make("down").returncode == 0  # a clean stop is when the emulator saves its state
+    assert (checkout / ".env").stat().st_mode & 0o777 == 0o600
+    # 0700, but for the traverse bit the pgserver user needs when the stack runs as root.
+    assert (checkout / ".stack").stat().st_mode & 0o076 == 0
+    emulator = checkout / ".stack" / "ministack"
+    state = [path for path in (emulator / "state").rglob("*") if path.is_file()] + [emulator / "ministack.log"]
+    assert any(path.suffix == ".json" for path in state)
+    assert [path for path in state if path.stat().st_mode & 0o077] == []
+
+
+def test_the_readme_quick_start_runs_as_written(make, checkout, ports):
+    assert make("clean").returncode == 0  # a newcomer's first `make up`: a new database with the demo rows
+    commands = doc_block("README.md", "## Quick start")
+    assert commands[0] == "make up" and commands[-1] == "make down", commands
+    for command in commands:
+        key = " ".join(shlex.split(command)[:2])
+        assert key in QUICK_START, f"the README's Quick start runs `{command}`: say in QUICK_START what it must show"
+        if QUICK_START[key] is None:
+            continue
+        # The emulator delivers a function's log lines to CloudWatch Logs a moment after the invocation
+        # returns: a command that reads them is run again (as a user would) until they are there.
+        deadline = time.monotonic() + (60 if key in LOG_READERS else 0)
+        while True:
+            result = shell(checkout, command)
+            assert result.returncode == 0, f"`{command}` failed:\n{result.stdout}{result.stderr}"
+            try:
+                QUICK_START[key](result.stdout, ports)
+                break
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(2)
+    # A fresh start logs no error of its own making in PostgreSQL's log.
+    assert 'relation "db_init_applied" does not exist' not in (checkout / ".stack" / "postgres.log").read_text()
+
+
+def wait_for_exit(process: subprocess.Popen, seconds: float) -> bool:
+    """Whether `process` and everything in its process group (make's python) ended within `seconds`."""
+    deadline = time.monotonic() + seconds
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def ignore_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("started", [None, ignore_sigint], ids=["from-a-terminal", "in-the-background-by-a-script"])
+def test_follow_stops_at_sigint_even_mid_request(make, checkout, started):
+    """SIGINT while a CloudWatch Logs call waits for its answer (here an endpoint that accepts and never
+    answers) ends the follower; so does it for a follower a script started with `&` (which inherits
+    SIGINT ignored, and so outlived the script's Ctrl-C)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        follower = subprocess.Popen(
+            ["make", "--no-print-directory", "logs", "FOLLOW=1", f"AWS_ENDPOINT_URL={endpoint}"], cwd=checkout,
+            env=user_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            preexec_fn=started,
+        )  # fmt: skip
+        try:
+            assert "following, Ctrl-C stops" in follower.stdout.readline()
+            silent.settimeout(60)
+            request, _ = silent.accept()  # the request is in flight: connected, waiting for an answer
+            with request:
+                os.killpg(follower.pid, signal.SIGINT)
+                stopped_by_sigint = wait_for_exit(follower, seconds=10)
+        finally:
+            kill_group(follower)
+    assert stopped_by_sigint, "`make logs FOLLOW=1` was still running 10 s after its SIGINT"
 
 
 def test_docker_stack_without_the_compose_plugin_says_so(make, tmp_path):
@@ -406,7 +523,7 @@ def test_help_lists_every_command_in_aligned_columns(make):
 
 
 @pytest.mark.parametrize("taken", ["DB_PORT", "EMULATOR", "DASHBOARD_PORT"])
-def test_a_taken_port_is_one_clear_line_and_nothing_starts(make, checkout, ports, taken):
+def test_a_taken_port_is_one_clear_line_and_nothing_starts(stopped, make, checkout, ports, taken):
     with socket.socket() as squatter:
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", ports[taken]))
@@ -420,7 +537,7 @@ def test_a_taken_port_is_one_clear_line_and_nothing_starts(make, checkout, ports
     assert not any(map(running, pids(checkout)))
 
 
-def test_stale_pid_files_are_reported_and_recovered(make, checkout):
+def test_stale_pid_files_are_reported_and_recovered(stopped, make, checkout):
     # What a crash (or a reboot) leaves: pid files naming processes that are gone.
     (checkout / ".stack" / "ministack").mkdir(parents=True, exist_ok=True)
     (checkout / ".stack" / "ministack" / "ministack.pid").write_text("999999 0\n")
@@ -434,6 +551,57 @@ def test_stale_pid_files_are_reported_and_recovered(make, checkout):
     assert recovered.returncode == 0, recovered.stdout + recovered.stderr
     assert make("status").returncode == 0
     assert make("down").returncode == 0
+
+
+def status_rows(make) -> dict[str, str]:
+    out = make("status").stdout
+    return {line.split()[0]: line for line in out.splitlines() if line.startswith("  ") and line.split()}
+
+
+def test_each_failure_drill_stops_one_part_and_starts_it_again(make, ports):
+    assert make("up").returncode == 0
+    # The stack's outputs name 127.0.0.1, as everything else does (MiniStack's default host is localhost).
+    cfn = boto3.client("cloudformation", endpoint_url=f"http://127.0.0.1:{ports['EMULATOR']}", region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="flow-builder")["Stacks"][0]["Outputs"]}
+    urls = [value for value in outputs.values() if "://" in value]
+    assert urls and all(url.startswith("http://127.0.0.1:") for url in urls), outputs
+    for part, row in (("db", "postgres"), ("dashboard", "dashboard"), ("emulator", "emulator")):
+        stopped = make("stop", f"PART={part}")
+        assert stopped.returncode == 0 and f"{part}: stopped" in stopped.stdout, stopped.stdout + stopped.stderr
+        status = make("status")
+        assert status.returncode != 0
+        assert "stopped" in status_rows(make)[row], status.stdout
+        if part == "db":
+            failed = make("invoke")  # the tick fails while the database is down
+            assert failed.returncode != 0
+            failed_invoke = failed.stderr
+            # One line naming the failure, no traceback after it (the log keeps the details).
+            assert failed.stderr.startswith(f"error: {FUNCTION} failed: "), failed.stderr
+            assert "Traceback" not in failed.stderr and len(failed.stderr.splitlines()) <= 2, failed.stderr
+        started = make("start", f"PART={part}")
+        assert started.returncode == 0 and f"{part}: running again" in started.stdout, started.stdout + started.stderr
+        assert "stopped" not in status_rows(make)[row]
+        if part == "db":
+            # Once its log line has reached CloudWatch Logs, that tick is history, not the current state.
+            deadline = time.monotonic() + 60
+            while "failed before the restart at " not in status_rows(make)["last"]:
+                assert time.monotonic() < deadline, (status_rows(make)["last"], failed_invoke)
+                time.sleep(2)
+    # The emulator kept the deployed stack across its clean stop.
+    assert "Active" in status_rows(make)["lambda"]
+
+    stopped = make("stop", "PART=worker")
+    assert stopped.returncode == 0 and "worker: its SQS mapping is disabled" in stopped.stdout, stopped.stderr
+    assert "Disabled" in status_rows(make)["mapping"] and make("status").returncode != 0
+    assert make("start", "PART=worker").returncode == 0
+    assert "Enabled" in status_rows(make)["mapping"]
+
+    wrong = make("stop", "PART=disk")
+    assert wrong.returncode != 0
+    assert wrong.stderr.splitlines()[0] == "error: PART='disk' is not a part of the stack: use PART=db, emulator, worker or dashboard"
+    unset = make("start")
+    assert unset.stderr.splitlines()[0] == "error: PART is not set: make start PART=db (or emulator, worker, dashboard)"
 
 
 def test_clean_deletes_the_state(make, checkout):

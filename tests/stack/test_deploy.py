@@ -1,5 +1,6 @@
 """infra/template.yaml deployed by the ready.d hook (infra/deploy.py) to the real MiniStack, IAM enforced."""
 
+import hashlib
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -68,7 +69,7 @@ def test_resources_match_the_contract(deployed, aws, probe_database):
     assert secret == {
         "engine": "postgres",
         "host": probe_database["host"],
-        "port": probe_database["port"],
+        "port": str(probe_database["port"]),  # Fn::ToJsonString writes a parameter as text; the functions int() it
         "username": probe_database["user"],
         "password": probe_database["password"],
         "dbname": probe_database["dbname"],
@@ -136,6 +137,35 @@ def test_the_worker_is_fed_by_the_queue_with_partial_batch_failures(deployed, aw
         "logGroups"
     ]
     assert group["retentionInDays"] == 30
+
+
+def test_an_object_under_the_codes_key_with_other_content_is_uploaded_again(deploy, deployed, aws):
+    """The key names the zip's SHA-256; an object put there with other bytes (a sniped or damaged upload)
+    must not be taken for the code: the next deploy checks S3's checksum and uploads the zip again."""
+    s3, cfn = aws(ACCOUNT, "s3"), aws(ACCOUNT, "cloudformation")
+    (stack,) = cfn.describe_stacks(StackName="flow-builder")["Stacks"]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    bucket, key = parameters["CodeBucket"], parameters["SchedulerCodeKey"]
+    s3.put_object(Bucket=bucket, Key=key, Body=b"not the scheduler")
+
+    again = deploy(ACCOUNT)
+
+    assert again.returncode == 0, again.stderr
+    assert f"to s3://{bucket}/{key}" in again.stdout  # uploaded again
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == key.split("/")[-1].removesuffix(".zip")
+    assert "uploaded" not in deploy(ACCOUNT).stdout  # and once right, left alone
+
+
+def test_the_secret_is_json_whatever_the_credentials_hold(deploy, aws):
+    account = "100000000013"
+    password, user = 'pa"ss\\word{}', 'us"er\\'
+    result = deploy(account, DB_PASSWORD=password, DB_USER=user)
+    assert result.returncode == 0, result.stdout + result.stderr
+    secret = aws(account, "secretsmanager").get_secret_value(SecretId="flow-builder/db")["SecretString"]
+    values = json.loads(secret)
+    assert (values["password"], values["username"], values["engine"]) == (password, user, "postgres")
+    assert int(values["port"]) > 0
 
 
 def test_the_deployed_zip_runs_under_its_role(deployed, aws):

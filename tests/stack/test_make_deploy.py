@@ -29,7 +29,7 @@ def make_deploy(emulator):
             **variables,
         }
         # -o: the venv is installed already.
-        command = ["make", "--no-print-directory", "-o", ".venv/.installed", "deploy"]
+        command = ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", ".venv/.installed-runtime", "deploy"]
         return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
     return run
@@ -74,7 +74,9 @@ def test_make_deploy_deploys_the_image_in_a_vpc_with_a_generated_secret(make_dep
     assert (parameters["SubnetIds"], parameters["SecurityGroupIds"]) == ("subnet-0a1,subnet-0b2", "sg-0c3")
     variables = config["Environment"]["Variables"]
     assert variables["DB_SSL_MODE"] == "require"  # the AWS default
-    assert variables["USE_DB_SECRETS"] == "true" and variables["DB_PASSWORD"] == ""
+    assert variables["USE_DB_SECRETS"] == "true" and "DB_PASSWORD" not in variables  # in the secret only
+    worker_variables = lam.get_function_configuration(FunctionName="flow-builder-worker")["Environment"]["Variables"]
+    assert worker_variables["USE_DB_SECRETS"] == "true" and "DB_PASSWORD" not in worker_variables
 
     secret = json.loads(aws(ACCOUNT, "secretsmanager").get_secret_value(SecretId="flow-builder/db")["SecretString"])
     assert secret["host"] == "flowbuilder.cluster-abc.us-east-1.rds.amazonaws.com" and secret["username"] == "root"
@@ -101,3 +103,24 @@ def test_a_first_deploy_without_a_database_host_says_so(make_deploy):
     result = make_deploy(AWS_ACCESS_KEY_ID="100000000021")
     assert result.returncode != 0
     assert "deploy: DB_HOST is empty: set it to the database host" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"BATCH_SIZE": "0"}, "deploy: BATCH_SIZE=0 is "),
+        ({"WORKER_TIMEOUT_SECONDS": "300", "WORKER_RUNNING_TIMEOUT_SECONDS": "120"},
+         "deploy: WORKER_RUNNING_TIMEOUT_SECONDS=120 must be above WORKER_TIMEOUT_SECONDS=300"),
+        ({"WORKER_TIMEOUT_SECONDS": "61"}, "deploy: WORKER_TIMEOUT_SECONDS=61 + WORKER_RUNNING_TIMEOUT_SECONDS=120 = 181"),
+        ({"WORKER_MAX_ATTEMPTS": "5"}, "deploy: WORKER_MAX_ATTEMPTS=5 must be below the queue's maxReceiveCount (5)"),
+    ],
+)
+def test_a_setting_make_up_refuses_is_refused_before_anything_is_deployed(make_deploy, aws, settings, message):
+    account = "100000000022"
+    result = make_deploy(AWS_ACCESS_KEY_ID=account, DB_HOST="db.example.com", USE_DB_SECRETS="true", **settings)
+    assert result.returncode != 0
+    (line,) = result.stderr.strip().splitlines()[:1]
+    assert line.startswith(message) and line.endswith("nothing was started or deployed"), result.stderr
+    assert "uploaded" not in result.stdout and "created artifacts bucket" not in result.stdout
+    assert aws(account, "cloudformation").list_stacks()["StackSummaries"] == []
+    assert aws(account, "s3").list_buckets()["Buckets"] == []

@@ -45,7 +45,7 @@ def test_lambda_platform_zip_carries_python312_manylinux_binaries(build_zip, tmp
 
 
 def test_a_second_function_zips_its_own_packages_and_pins(tmp_path):
-    # The worker's shape: its package plus flow_scheduler (whose db and config it imports), its own pins.
+    # Packages and pins other than a function's: a probe package plus flow_scheduler, the scheduler's pins.
     worker = tmp_path / "flow_probe"
     worker.mkdir()
     (worker / "__init__.py").write_text("")

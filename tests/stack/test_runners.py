@@ -6,6 +6,7 @@ from pathlib import Path
 
 import boto3
 import psycopg2
+import psutil
 import pytest
 
 from embedded.emulator import Emulator, EmulatorError
@@ -86,6 +87,32 @@ def test_postgres_recovers_from_stale_pid_file(tmp_path):
         server.stop()
 
 
+def test_a_stale_pid_file_naming_another_clusters_postmaster_never_stops_it(tmp_path):
+    """The issue's reproduction: our cluster died, and its postmaster.pid now names a pid that another,
+    unrelated cluster's postmaster reuses. Our down and up must leave that cluster running."""
+    ours = Postgres(tmp_path / "ours" / "pgdata", free_port())
+    stranger = Postgres(tmp_path / "stranger" / "pgdata", free_port())
+    try:
+        ours.start()
+        our_lines = (ours.data_dir / "postmaster.pid").read_text().splitlines()
+        ours.stop()
+        stranger.start()
+        stranger_pid = int((stranger.data_dir / "postmaster.pid").read_text().splitlines()[0])
+        # What a crash leaves: our data dir, our (old) start time and port, but the pid is now the stranger's.
+        (ours.data_dir / "postmaster.pid").write_text("\n".join([str(stranger_pid), *our_lines[1:]]) + "\n")
+
+        assert not ours.is_running()
+        ours.stop()  # make down
+        assert stranger.running_port() == stranger.port and psutil.pid_exists(stranger_pid)
+        ours.start()  # make up
+        assert ours.is_running() and ours.running_port() == ours.port
+        assert stranger.running_port() == stranger.port
+        assert stranger.psql("-tA", "-c", "SELECT 1").stdout.strip() == "1"  # it still answers
+    finally:
+        ours.stop()
+        stranger.stop()
+
+
 def test_postgres_names_the_taken_port(tmp_path, emulator):
     server = Postgres(tmp_path / "pgdata", emulator.port)
     with pytest.raises(PostgresError, match=rf"127.0.0.1:{emulator.port} is already in use.*DB_PORT"):
@@ -119,3 +146,25 @@ def test_emulator_names_the_taken_port(tmp_path, postgres):
     with pytest.raises(EmulatorError, match=rf"127.0.0.1:{postgres.port} is already in use.*AWS_ENDPOINT_URL"):
         emu.start()
     assert not emu.is_running()
+
+
+def test_the_stacks_services_listen_on_loopback_only(postgres, tmp_path, monkeypatch):
+    """MiniStack opens IoT's MQTT listener on 0.0.0.0:8883 by default: the stack turns it off. (Another
+    stack may hold 8883, where MiniStack only logs; a free port for it makes this test see the listener.)"""
+    import psutil
+
+    monkeypatch.setenv("IOT_MTLS_PORT", str(free_port()))
+    emulator = Emulator(free_port(), tmp_path / "ministack")
+    emulator.start()
+    try:
+        postmaster = int((postgres.data_dir / "postmaster.pid").read_text().split()[0])
+        for runner_pid in (emulator._process().pid, postmaster):
+            tree = [psutil.Process(runner_pid), *psutil.Process(runner_pid).children(recursive=True)]
+            listening = [
+                (proc.pid, conn.laddr) for proc in tree for conn in proc.net_connections(kind="inet")
+                if conn.status == psutil.CONN_LISTEN
+            ]  # fmt: skip
+            assert listening, runner_pid
+            assert all(addr.ip in ("127.0.0.1", "::1") for _, addr in listening), listening
+    finally:
+        emulator.stop()

@@ -5,13 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCHEDULER_LAMBDA = Path(__file__).resolve().parents[2] / "scheduler_lambda"
+REPO = Path(__file__).resolve().parents[2]
+# The scheduler's import path as in its zip: its package and the shared one (no editable install needed).
+SCHEDULER_PATH = os.pathsep.join(str(REPO / folder) for folder in ("scheduler_lambda", "lambda_common"))
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     # No scheduler settings at all: a tick would fail loudly on SQS_URL, so its absence shows none ran.
     env = {key: value for key, value in os.environ.items() if key not in ("SQS_URL", "DB_HOST", "DB_PASSWORD")}
-    env["PYTHONPATH"] = str(SCHEDULER_LAMBDA)
+    env["PYTHONPATH"] = SCHEDULER_PATH
     return subprocess.run(
         [sys.executable, "-m", "flow_scheduler", *args], env=env, capture_output=True, text=True, timeout=60
     )

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from flow_scheduler import logs as scheduler_logs
+from flow_common import logs as scheduler_logs
 from worker_support import new_worker
 
 
@@ -38,7 +38,7 @@ def log_lines():
     lines = LogLines()
     handler = logging.StreamHandler(lines.stream)
     handler.setFormatter(scheduler_logs._JsonFormatter())
-    logger = logging.getLogger("flow_scheduler")
+    logger = logging.getLogger("flowbuilder")
     logger.addHandler(handler)
     yield lines
     logger.removeHandler(handler)

@@ -8,7 +8,7 @@ import pytest
 from psycopg2.extras import Json
 
 from embedded.__main__ import cmd_executions
-from embedded.stack import StackError
+from stackview.settings import StackError
 from scheduler_support import add_workflows, invoke
 from worker_support import deliver, receive
 

@@ -17,6 +17,7 @@ from worker_support import deliver, new_worker, receive
 
 DB_INIT = Path(__file__).resolve().parents[2] / "db" / "init"
 LIFECYCLE = "003_execution_lifecycle.sql"
+DEMO_SEED = DB_INIT.parent / "seed" / "demo.sql"
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
 
@@ -34,13 +35,14 @@ def snapshot(conn, table: str, columns: str) -> list[tuple]:
 
 @pytest.fixture
 def old_database(db, postgres):
-    """A database made by the db/init files before 003, with rows in every state that schema knows."""
+    """A database made by the db/init files before 003 and the demo seed, with rows in every state that schema knows."""
     name = f"upgrade_{uuid.uuid4().hex[:10]}"
     with db.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')  # a generated name, not input
     conn = psycopg2.connect(**(postgres.conninfo | {"dbname": name}))
     try:
-        apply(conn, [f for f in sorted(DB_INIT.glob("*.sql")) if f.name < LIFECYCLE])
+        # Then the demo rows were db/init/002_seed.sql; they are db/seed/demo.sql now (local stacks only).
+        apply(conn, [f for f in sorted(DB_INIT.glob("*.sql")) if f.name < LIFECYCLE] + [DEMO_SEED])
         with conn, conn.cursor() as cur:
             owner = uuid.uuid4()
             cur.execute(

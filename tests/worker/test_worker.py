@@ -6,17 +6,17 @@ from __future__ import annotations
 import json
 import signal
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from psycopg2.extras import Json
 
-from flow_scheduler.db import Database
+from flow_common.db import Database
 from flow_worker.lifecycle import Lifecycle
 from flow_worker.message import parse
 from flow_worker.runner import Outcome, simulated
 from scheduler_support import add_workflows, invoke
-from worker_support import deliver, execution, receive, wait_for, worker_process
+from worker_support import deliver, execution, new_worker, receive, wait_for, worker_process
 
 
 def scheduled(db, sqs, queue, count=1, definition=None) -> list[dict]:
@@ -101,21 +101,54 @@ def test_the_same_message_twice_runs_once(db, sqs, queue, worker_env, log_lines)
     assert receive(sqs, queue, wait_seconds=0) == []
 
 
-def test_a_duplicate_delivered_while_the_first_copy_runs_is_acknowledged(db, sqs, queue, worker_env, log_lines):
+def test_a_duplicate_delivered_while_the_first_copy_runs_comes_back_and_is_then_acknowledged(
+    db, sqs, queue, worker_env, log_lines
+):
     (execution_id,) = scheduled(db, sqs, queue)
     (message,) = receive(sqs, queue)
     sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
     first = worker_process(queue, WORKER_SIMULATED_MS="4000")  # another Lambda instance, mid-run
     wait_for(lambda: execution(db, execution_id)["status"] == "running", what="the first worker's claim")
-    sqs.send_message(QueueUrl=queue, MessageBody=message["Body"])
+    copy_id = sqs.send_message(QueueUrl=queue, MessageBody=message["Body"])["MessageId"]
 
-    assert deliver(sqs, queue, receive(sqs, queue)) == {"batchItemFailures": []}
-    (skipped,) = log_lines.actions("execution_skipped")
-    assert skipped["status"] == "running"
+    # Not acknowledged: the first run may yet die, and this copy may be the only message left.
+    assert deliver(sqs, queue, receive(sqs, queue)) == {"batchItemFailures": [{"itemIdentifier": copy_id}]}
+    (still,) = log_lines.actions("execution_still_running")
+    assert still["execution_id"] == str(execution_id) and still["attempts"] == 1
 
     assert first.wait(timeout=120) == 0, first.stderr.read()
+    # It comes back once the first run has finished: then acknowledged, still one run.
+    assert deliver(sqs, queue, receive(sqs, queue)) == {"batchItemFailures": []}
+    (skipped,) = log_lines.actions("execution_skipped")
+    assert skipped["status"] == "completed"
     row = execution(db, execution_id)
     assert row["status"] == "completed" and row["attempts"] == 1
+    assert receive(sqs, queue, wait_seconds=0) == []
+
+
+def test_a_delivery_that_finds_a_young_running_row_keeps_the_message_until_the_dead_run_is_run_again(
+    db, sqs, worker_env, short_visibility_queue, log_lines
+):
+    """The issue's reproduction: delivery 1 claims and its sandbox dies; the redelivery comes before
+    WORKER_RUNNING_TIMEOUT_SECONDS. Acknowledging it deleted the only message and left the row running forever."""
+    (execution_id,) = scheduled(db, sqs, short_visibility_queue)
+    crash_mid_run(db, sqs, execution_id, short_visibility_queue)  # running since now, limit 120 s
+
+    redelivered = receive(sqs, short_visibility_queue, wait_seconds=60)
+    response = deliver(sqs, short_visibility_queue, redelivered)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": redelivered[0]["MessageId"]}]}
+    assert execution(db, execution_id)["status"] == "running"
+    # The message is still there; once past the limit, its next delivery runs the execution again.
+    worker_env.setenv("WORKER_RUNNING_TIMEOUT_SECONDS", "1")
+    new_worker()
+    wait_for(lambda: execution(db, execution_id)["started_at"] < datetime.now(timezone.utc) - timedelta(seconds=1),
+             what="the dead run to pass the running limit")  # fmt: skip
+    assert deliver(sqs, short_visibility_queue, receive(sqs, short_visibility_queue, wait_seconds=60)) == {
+        "batchItemFailures": []
+    }
+    row = execution(db, execution_id)
+    assert row["status"] == "completed" and row["attempts"] == 2
 
 
 def test_a_message_for_a_deleted_workflow_is_acknowledged_and_logged(db, sqs, queue, worker_env, log_lines):
@@ -296,3 +329,31 @@ def test_a_run_presumed_dead_that_finishes_late_does_not_overwrite_the_newer_run
     assert row["status"] == "completed" and row["attempts"] == 2 and row["error"] is None
     (superseded,) = log_lines.actions("execution_superseded")
     assert superseded["attempt"] == 1
+
+
+@pytest.mark.parametrize("queued_at", ["2026-12-31T23:59:60Z", "2026-06-01t10:00:00z"])
+def test_a_queued_at_the_schema_accepts_is_read(db, sqs, queue, worker_env, queued_at):
+    """A leap second and lower-case t/z are RFC 3339 date-times (the schema's format): the execution runs."""
+    (execution_id,) = scheduled(db, sqs, queue)
+    with db.cursor() as cur:
+        cur.execute("UPDATE workflow_executions SET queued_at = NULL WHERE id = %s", (execution_id,))
+    (message,) = receive(sqs, queue)
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(json.loads(message["Body"]) | {"queued_at": queued_at}))
+
+    assert deliver(sqs, queue, receive(sqs, queue)) == {"batchItemFailures": []}
+    row = execution(db, execution_id)
+    assert row["status"] == "completed" and row["queued_at"].year in (2026, 2027)
+
+
+@pytest.mark.parametrize("queued_at", ["0000-01-01T00:00:00Z", "9999-12-31T23:59:60Z"])
+def test_a_queued_at_no_clock_can_hold_is_message_invalid(db, sqs, queue, worker_env, log_lines, queued_at):
+    (execution_id,) = scheduled(db, sqs, queue)
+    (message,) = receive(sqs, queue)
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    bad = sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(json.loads(message["Body"]) | {"queued_at": queued_at}))
+
+    assert deliver(sqs, queue, receive(sqs, queue)) == {"batchItemFailures": [{"itemIdentifier": bad["MessageId"]}]}
+    (line,) = log_lines.actions("message_invalid")
+    assert f"data.queued_at={queued_at!r} is not a usable date-time" in line["error"]
+    assert execution(db, execution_id)["status"] == "queued"

@@ -10,7 +10,7 @@ import zipfile
 import boto3
 import pytest
 
-from embedded.worker_status import worker_parts
+from stackview.status import worker_parts
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""The worker's settings: the scheduler's database settings (same DB_* and USE_DB_SECRETS names), plus how it runs."""
+"""The worker's settings: the database's (flow_common.settings: the DB_* and USE_DB_SECRETS names), plus how it runs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Mapping
 
-from flow_scheduler.config import ConfigError, DatabaseSettings, _integer, database_fields
+from flow_common.settings import ConfigError, DatabaseSettings, database_fields, integer
 
 
 @dataclass(frozen=True)
@@ -18,9 +18,9 @@ class WorkerSettings(DatabaseSettings):
 def load_worker_settings(env: Mapping[str, str]) -> WorkerSettings:
     return WorkerSettings(
         **database_fields(env),
-        simulated_ms=_integer(env, "WORKER_SIMULATED_MS", 300, 0, 600_000),
-        running_timeout_seconds=_integer(env, "WORKER_RUNNING_TIMEOUT_SECONDS", 120, 1, 86_400),
-        max_attempts=_integer(env, "WORKER_MAX_ATTEMPTS", 3, 1, 100),
+        simulated_ms=integer(env, "WORKER_SIMULATED_MS", 300, 0, 600_000),
+        running_timeout_seconds=integer(env, "WORKER_RUNNING_TIMEOUT_SECONDS", 120, 1, 86_400),
+        max_attempts=integer(env, "WORKER_MAX_ATTEMPTS", 3, 1, 100),
     )
 
 

@@ -12,12 +12,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.config import Config
 
-from flow_scheduler import logs
-from flow_scheduler.db import Database
-from flow_scheduler.logs import log
+from flow_common import logs
+from flow_common.db import Database
+from flow_common.logs import log
 
 from .config import ConfigError, load_worker_settings
-from .lifecycle import Lifecycle
+from .lifecycle import Lifecycle, StillRunning
 from .message import InvalidMessage, parse
 from .runner import simulated
 
@@ -52,6 +52,8 @@ def record_handler(record: SQSRecord) -> str:
         raise
     try:
         return _lifecycle().handle(message)
+    except StillRunning:
+        raise  # logged as execution_still_running: expected, not an error
     except Exception as err:
         log("execution_error", logging.ERROR, message_id=record.message_id,
             execution_id=str(message.execution_id), error=f"{type(err).__name__}: {err}; SQS delivers it again")  # fmt: skip

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import logging
-from functools import cache
 from pathlib import Path
 
-from flow_scheduler.db import Database
-from flow_scheduler.logs import log
-from flow_scheduler.sql import named_queries
+from flow_common.db import Database
+from flow_common.logs import log
+from flow_common.sql import queries_in
 
 from .message import ExecutionMessage
 from .runner import Outcome, Run, Runner
 
 
-@cache
-def _queries() -> dict[str, str]:
-    return named_queries(Path(__file__).with_name("queries.sql"))
+_query = queries_in(Path(__file__).with_name("queries.sql"))
+
+
+class StillRunning(RuntimeError):
+    """The execution is `running` and not yet past WORKER_RUNNING_TIMEOUT_SECONDS: its run may be alive or dead.
+    Raised so the message is a batch item failure: acknowledging it would delete the only message of a run that
+    may have died, leaving the row `running` forever. SQS delivers it again after the visibility timeout, when
+    the run has finished (acknowledged then) or is past the limit (claimed again, or abandoned)."""
 
 
 class Lifecycle:
@@ -49,7 +53,7 @@ class Lifecycle:
 
     def _claim(self, cur, message: ExecutionMessage) -> Run | None:
         cur.execute(
-            _queries()["claim"],
+            _query("claim"),
             {
                 "execution_id": message.execution_id,
                 "queued_at": message.queued_at,
@@ -65,7 +69,7 @@ class Lifecycle:
 
     def _finish(self, cur, run: Run, outcome: Outcome) -> bool:
         cur.execute(
-            _queries()["finish"],
+            _query("finish"),
             {
                 "execution_id": run.execution_id,
                 "attempt": run.attempt,
@@ -76,21 +80,21 @@ class Lifecycle:
         return cur.fetchone() is not None
 
     def _not_claimed(self, cur, message: ExecutionMessage) -> str:
-        """Why the claim found nothing: acknowledged in every case, so SQS stops delivering it."""
+        """Why the claim found nothing: acknowledged when nothing is left to do; StillRunning otherwise."""
         ids = {"execution_id": str(message.execution_id), "workflow_id": str(message.workflow_id)}
         reason = (
             f"no worker finished it in {self._max_attempts} attempts (WORKER_MAX_ATTEMPTS): each run stopped mid-way "
             f"and stayed running longer than WORKER_RUNNING_TIMEOUT_SECONDS={self._running_timeout}"
         )
         cur.execute(
-            _queries()["abandon"],
+            _query("abandon"),
             {"execution_id": message.execution_id, "error": reason,
              "running_timeout": self._running_timeout, "max_attempts": self._max_attempts},
         )  # fmt: skip
         if cur.fetchone() is not None:
             log("execution_abandoned", logging.ERROR, **ids, error=reason)
             return "failed"
-        cur.execute(_queries()["state"], {"execution_id": message.execution_id})
+        cur.execute(_query("state"), {"execution_id": message.execution_id})
         row = cur.fetchone()
         if row is None:
             # Its workflow was deleted (executions go with it): nothing to run, and retrying cannot change that.
@@ -102,6 +106,12 @@ class Lifecycle:
             )
             return "unknown"
         status, attempts, started_at = row
+        if status == "running":
+            log("execution_still_running", **ids, attempts=attempts, started_at=started_at,
+                reason=f"running for less than WORKER_RUNNING_TIMEOUT_SECONDS={self._running_timeout}; "
+                       "not acknowledged, so SQS delivers it again after the visibility timeout")  # fmt: skip
+            raise StillRunning(f"execution {message.execution_id} is running (attempt {attempts}), not yet past "
+                               f"WORKER_RUNNING_TIMEOUT_SECONDS")  # fmt: skip
         log("execution_skipped", **ids, status=status, attempts=attempts, started_at=started_at,
-            reason="already taken by a worker: a duplicate delivery, acknowledged")  # fmt: skip
+            reason="already finished: a duplicate delivery, acknowledged")  # fmt: skip
         return "skipped"

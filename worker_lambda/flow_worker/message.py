@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from uuid import UUID
@@ -53,5 +54,21 @@ def parse(text: str) -> ExecutionMessage:
         workflow_id=UUID(body["workflow_id"]),
         user_id=UUID(body["user_id"]),
         trigger=body["trigger"],
-        queued_at=datetime.fromisoformat(body["queued_at"]),
+        queued_at=instant(body["queued_at"]),
     )
+
+
+_LEAP_SECOND = re.compile(r"(T\d\d:\d\d:)60")
+
+
+def instant(text: str) -> datetime:
+    """An RFC 3339 date-time as the schema's format accepts it, which fromisoformat alone does not: `t`/`z` in
+    either case, and a leap second (read as the next second's start, as PostgreSQL reads 23:59:60)."""
+    normal = text.upper()
+    leap = _LEAP_SECOND.search(normal)
+    if leap:
+        normal = _LEAP_SECOND.sub(r"\g<1>59", normal, count=1)
+    try:
+        return datetime.fromisoformat(normal) + timedelta(seconds=1 if leap else 0)
+    except (ValueError, OverflowError) as err:
+        raise InvalidMessage(f"data.queued_at={text!r} is not a usable date-time: {err}") from None

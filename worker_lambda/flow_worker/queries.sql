@@ -1,4 +1,4 @@
--- Every query the worker runs. Loaded by flow_scheduler.sql.named_queries; parameters are always bound.
+-- Every query the worker runs. Loaded by flow_common.sql; parameters are always bound.
 
 -- name: claim
 -- The idempotency key is the execution id: of all deliveries of one message, one claim succeeds.

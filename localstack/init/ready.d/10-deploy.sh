@@ -1,10 +1,12 @@
 #!/bin/sh
-# Ready hook: deploy infra/template.yaml to this emulator with ../../../infra/deploy.py
+# Ready hook: deploy infra/template.yaml (or infra/terraform/ with IAC=terraform) to this emulator with ../../../infra/deploy.py
 # (LocalStack, MiniStack, or the host). Local only: dummy credentials, the emulator's endpoint.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
+# IAC=terraform deploys infra/terraform/ instead (infra/terraform_deploy.py, Terraform on PATH).
 deploy="$here/../../../infra/deploy.py"
+[ "${IAC:-sam}" = terraform ] && deploy="$here/../../../infra/terraform_deploy.py"
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://localhost:4566}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
