@@ -92,7 +92,7 @@ variable "create_repository" {
 variable "schedule_expression" {
   description = "How often EventBridge invokes the scheduler (SCHEDULE_EXPRESSION)"
   type        = string
-  default     = "cron(* * * * ? *)"
+  default     = "rate(1 minute)"
 
   validation {
     condition     = can(regex("^(rate|cron)\\(.+\\)$", var.schedule_expression))

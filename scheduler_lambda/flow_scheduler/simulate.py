@@ -16,7 +16,7 @@ from .plan import Claimed, plan
 from .schedule import Schedule, next_after
 from .sql import query
 
-RULE = "cron(* * * * ? *)"  # the rule's default (the template's ScheduleExpression): near the start of each minute
+RULE = "rate(1 minute)"  # the rule's default (the template's ScheduleExpression; DESIGN.md contract 6)
 MAX_TICKS = 100_000  # a year of rate(1 minute) rule ticks is about 525,000: ask for a shorter window
 
 

@@ -119,7 +119,7 @@ def test_emulator_gives_the_deploy_every_input():
         "WORKER_RUNNING_TIMEOUT_SECONDS", "WORKER_MAX_ATTEMPTS",
     ):  # fmt: skip
         assert name in environment, name
-    assert environment["SCHEDULE_EXPRESSION"] == "cron(* * * * ? *)"
+    assert environment["SCHEDULE_EXPRESSION"] == "rate(1 minute)"
     # The function reaches Postgres by service name on the stack's network.
     assert environment["FUNCTION_DB_HOST"] in services() and environment["FUNCTION_DB_PORT"] == "5432"
 

@@ -228,9 +228,9 @@ def test_number_parameters_refuse_what_the_settings_check_refuses(template):
 
 def test_the_rule_default_is_one_expression_everywhere(template):
     """The template, the Terraform module, .env.example and compose's fallback start the scheduler on the same rule:
-    cron(* * * * ? *), which fires near the start of each minute, where minute-aligned schedules fall."""
+    DESIGN.md contract 6's rate(1 minute)."""
     expected = simulate.RULE  # the CLI's and the dashboard's fallback
-    assert expected == "cron(* * * * ? *)"
+    assert expected == "rate(1 minute)"
     assert template["Parameters"]["ScheduleExpression"]["Default"] == expected
     variables = (REPO / "infra" / "terraform" / "variables.tf").read_text()
     block = re.search(r'variable "schedule_expression" \{(.*?)\n\}', variables, re.S).group(1)

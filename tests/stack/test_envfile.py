@@ -24,7 +24,7 @@ def test_first_load_creates_a_private_env_from_the_example(repo):
     assert said == ["created .env from .env.example (edit it to change ports and settings)"]
     assert stat.S_IMODE((repo / ".env").stat().st_mode) == 0o600
     assert settings["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"
-    assert settings["SCHEDULE_EXPRESSION"] == "cron(* * * * ? *)"
+    assert settings["SCHEDULE_EXPRESSION"] == "rate(1 minute)"
 
 
 def test_one_variable_per_port(repo):
@@ -53,4 +53,4 @@ def test_the_example_is_valid_for_a_posix_shell_too():
     script = f'set -eu; set -a; . "{REPO_EXAMPLE}"; set +a; echo "$SCHEDULE_EXPRESSION|$AWS_ENDPOINT_URL"'
     result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "cron(* * * * ? *)|http://127.0.0.1:4566"
+    assert result.stdout.strip() == "rate(1 minute)|http://127.0.0.1:4566"
