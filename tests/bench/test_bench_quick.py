@@ -56,5 +56,8 @@ def test_quick_bench_writes_the_json_and_the_plot(tmp_path):
     assert results["lateness_executions"] >= results["lateness_workflows"]
     assert 0 < results["lateness_p50_ms"] <= results["lateness_p99_ms"] <= results["lateness_max_ms"]
     assert 0 < results["lateness_tick_p50_ms"] <= results["lateness_tick_p99_ms"] <= results["lateness_p99_ms"]
-    assert {"botocore", "psycopg2"} <= results["cold_start_imports"]["heaviest_ms"].keys()
+    # Which packages rank heaviest is a timing: only the profile's shape is asserted.
+    imports = results["cold_start_imports"]
+    assert len(imports["heaviest_ms"]) == 6 and all(ms > 0 for ms in imports["heaviest_ms"].values())
+    assert imports["total_ms"] >= max(imports["heaviest_ms"].values())
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")

@@ -107,18 +107,28 @@ def test_pending_executions_are_not_resent_before_the_redrive_delay(db, sqs, que
     assert {r["status"] for r in executions(db)} == {"pending"}
 
 
+def opened_from(admin):
+    """The database's clock now: sessions opened from it on are this test's. An earlier test's closed session
+    can still be listed in pg_stat_activity while its backend exits."""
+    with admin.cursor() as cur:
+        cur.execute("SELECT clock_timestamp()")
+        return cur.fetchone()[0]
+
+
 class KillConnectionOnFirstSend:
     """Terminates the scheduler's database session just before the first send, as an RDS failover would."""
 
     def __init__(self, sender, admin):
         self.sender, self.admin, self.killed = sender, admin, 0
+        self.since = opened_from(admin)
 
     def submit(self, batch):
         if not self.killed:
             with self.admin.cursor() as cur:
                 cur.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE application_name = 'flow-scheduler' AND pid <> pg_backend_pid()"
+                    " WHERE application_name = 'flow-scheduler' AND pid <> pg_backend_pid() AND backend_start >= %s",
+                    (self.since,),
                 )
                 self.killed = sum(1 for (ok,) in cur.fetchall() if ok)
         return self.sender.submit(batch)
@@ -143,10 +153,15 @@ def test_connection_killed_mid_tick_is_replaced_and_nothing_is_lost(db, sqs, que
 
 
 def test_idle_connection_killed_between_invocations_is_replaced(db, sqs, queue, scheduler_env):
+    since = opened_from(db)
     add_workflows(db, 2)
     assert invoke()["enqueued"] == 2
     with db.cursor() as cur:
-        cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'flow-scheduler'")
+        cur.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = 'flow-scheduler' AND backend_start >= %s",
+            (since,),
+        )
         assert cur.fetchone()[0] == 1
     add_workflows(db, 3)
     assert invoke()["enqueued"] == 3
