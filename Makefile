@@ -17,8 +17,10 @@ ifeq ($(filter $(STACK),docker embedded),)
 $(error STACK=$(STACK) is not valid: use STACK=docker or STACK=embedded)
 endif
 
-# IAC=sam|terraform: the declaration make up and make deploy apply (shell first, then .env; default sam).
-IAC := $(or $(IAC),$(shell sed -n 's/^IAC=//p' .env 2>/dev/null | tail -n 1),sam)
+# IAC=sam|terraform: the declaration make up and make deploy apply (shell first, then .env, then the one
+# `make up` last applied, so make status and make e2e read the stack that runs; default sam).
+IAC_FILE := .stack/iac
+IAC := $(or $(IAC),$(shell sed -n 's/^IAC=//p' .env 2>/dev/null | tail -n 1),$(shell cat $(IAC_FILE) 2>/dev/null),sam)
 ifeq ($(filter $(IAC),sam terraform),)
 $(error IAC=$(IAC) is not valid: use IAC=sam (infra/template.yaml) or IAC=terraform (infra/terraform/))
 endif
@@ -45,7 +47,7 @@ NEED_COMPOSE := command -v docker >/dev/null || { echo "error: docker not found:
 DASHBOARD_URL = http://127.0.0.1:$(or $(DASHBOARD_PORT),$(shell sed -n 's/^DASHBOARD_PORT=//p' .env 2>/dev/null | tail -n 1),8025)
 ifeq ($(STACK),docker)
 define STACK_UP
-	@[ "$(IAC)" = sam ] || { echo "error: IAC=terraform runs on the embedded stack only so far: use STACK=embedded" >&2; exit 1; }
+	@[ "$(IAC)" = sam ] || { echo "error: IAC=terraform runs on the embedded stack only so far: use STACK=embedded (or IAC=sam; make clean forgets the IAC the last make up recorded)" >&2; exit 1; }
 	@$(NEED_COMPOSE)
 	@$(PY) -m embedded check
 	$(COMPOSE) up -d --wait
@@ -153,12 +155,14 @@ runtime-install:
 up: $(RUN_STAMP) .env ## start the stack (docker or embedded), deploy infra/template.yaml (IAC=terraform: infra/terraform/), print what runs where
 	@$(NEED_TERRAFORM)
 	$(STACK_UP)
+	@echo $(IAC) > $(IAC_FILE)
 
 down: ## stop the stack, keep its data
 	$(STACK_DOWN)
 
 clean: ## stop the stack and delete its data
 	$(STACK_CLEAN)
+	@rm -f $(IAC_FILE)
 
 # The suite on TEST_WORKERS pytest-xdist workers (0: one process), each with its own PostgreSQL and emulator on
 # free ports, a file's tests on one worker (test_cli's checkout is one stack for the file), the longest files

@@ -150,8 +150,13 @@ def prepare(workdir: Path, endpoint: str | None) -> None:
         (workdir / "emulator_override.tf").write_text(override(endpoint, region()))
 
 
+# The state and the saved plan hold the database password: every file Terraform writes is ours alone.
+PRIVATE = 0o077
+SECRET_FILES = ("terraform.tfstate", "terraform.tfstate.backup", "tfplan")
+
+
 def terraform(workdir: Path, env: dict, *args: str, check: bool = True) -> int:
-    result = subprocess.run(["terraform", f"-chdir={workdir}", *args, "-no-color"], env=env)
+    result = subprocess.run(["terraform", f"-chdir={workdir}", *args, "-no-color"], env=env, umask=PRIVATE)
     if check and result.returncode != 0:
         raise DeployError(f"terraform {args[0]} failed (exit {result.returncode}); its error is above")
     return result.returncode
@@ -165,6 +170,9 @@ def deploy(workdir: Path, zips: dict[str, tuple[str, str]]) -> dict[str, str]:
     tfvars.touch(mode=0o600)
     tfvars.chmod(0o600)
     tfvars.write_text(json.dumps(inputs, indent=2))
+    for name in SECRET_FILES:  # written before Terraform ran under PRIVATE
+        if (workdir / name).exists():
+            (workdir / name).chmod(0o600)
     env = {**os.environ, **cli_config(workdir), "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
     if endpoint:
         env.pop("AWS_ENDPOINT_URL")  # the override names each service's endpoint
@@ -176,11 +184,17 @@ def deploy(workdir: Path, zips: dict[str, tuple[str, str]]) -> dict[str, str]:
         say("terraform: no changes")
     else:
         terraform(workdir, env, "apply", "-input=false", "tfplan")
-    result = subprocess.run(["terraform", f"-chdir={workdir}", "output", "-json"], env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        ["terraform", f"-chdir={workdir}", "output", "-json"], env=env, capture_output=True, text=True, umask=PRIVATE
+    )
     if result.returncode != 0:
         raise DeployError(f"terraform output failed: {result.stderr.strip()}")
     outputs = {key: value["value"] for key, value in json.loads(result.stdout).items() if value["value"] is not None}
     (workdir / "outputs.json").write_text(json.dumps(outputs, indent=2))
+    # What make status and the dashboard show, so that nothing but Terraform reads the state.
+    state = json.loads((workdir / "terraform.tfstate").read_text())
+    managed = sum(1 for resource in state.get("resources", []) if resource.get("mode") == "managed")
+    (workdir / "applied.json").write_text(json.dumps({"resources": managed}))
     return outputs
 
 

@@ -81,15 +81,15 @@ def aws_status(settings: dict[str, str], clients: tuple | None = None) -> list[P
 
 
 def terraform_status(repo: Path = REPO) -> tuple[list[Part], dict[str, str]]:
-    """IAC=terraform: the outputs infra/terraform_deploy.py wrote after its last apply, and the state's size."""
+    """IAC=terraform: the outputs and the resource count infra/terraform_deploy.py wrote after its last apply
+    (never the state, which holds the password)."""
     workdir = repo / ".stack" / "terraform" / "root"
     try:
         outputs = json.loads((workdir / "outputs.json").read_text())
-        state = json.loads((workdir / "terraform.tfstate").read_text())
-    except (OSError, ValueError):
+        resources = json.loads((workdir / "applied.json").read_text())["resources"]
+    except (OSError, ValueError, KeyError):
         return [Part("stack", "infra/terraform", "missing (`IAC=terraform make up` applies it)", False)], {}
-    resources = [r for r in state.get("resources", []) if r.get("mode") == "managed"]
-    return [Part("stack", f"infra/terraform ({len(resources)} resources)", "applied", True)], outputs
+    return [Part("stack", f"infra/terraform ({resources} resources)", "applied", True)], outputs
 
 
 def worker_parts(lam, function: str = WORKER) -> list[Part]:

@@ -3,6 +3,7 @@ same things a user relies on. A difference fails unless KNOWN lists it, with the
 
 import json
 import random
+import stat
 
 # Accounts of this test alone (a 12-digit access key is an account in MiniStack): fixed ones met the stacks
 # tests/docker/test_deploy_wiring.py deploys on the same session emulator.
@@ -59,6 +60,13 @@ def test_sam_and_terraform_stacks_match(deploy, aws, tmp_path):
     assert sam.returncode == 0, sam.stdout + sam.stderr
     tf = deploy(TERRAFORM, IAC="terraform", TERRAFORM_WORKDIR=str(tmp_path / "root"))
     assert tf.returncode == 0, tf.stdout + tf.stderr
+    # The state and the saved plan hold the database password.
+    modes = {name: oct(stat.S_IMODE((tmp_path / "root" / name).stat().st_mode)) for name in ("terraform.tfstate", "tfplan")}
+    assert modes == {"terraform.tfstate": "0o600", "tfplan": "0o600"}
+    # make status counts what was applied from applied.json, never from the state.
+    state = json.loads((tmp_path / "root" / "terraform.tfstate").read_text())
+    managed = [r for r in state["resources"] if r["mode"] == "managed"]
+    assert json.loads((tmp_path / "root" / "applied.json").read_text()) == {"resources": len(managed)} and managed
     left, right = view(aws, SAM), view(aws, TERRAFORM)
     for part in left:
         assert left[part] == right[part], f"{part} differs between the SAM and the Terraform stack"
