@@ -44,7 +44,9 @@ LATENCY_CONCURRENCIES = [8, 32] if QUICK else [4, 8, 16, 32]
 LATENCY_BATCHES = [100, 500] if QUICK else [100, 250, 500, 1_000, 2_000]
 LAG_N = int(os.environ.get("BENCH_LAG") or (1_000 if QUICK else 10_000))
 COLD_STARTS = 1 if QUICK else 5
-# Lateness: minute-aligned schedules, ticks started by the emulator's rule (the template's default expression).
+# Lateness: minute-aligned schedules, ticks started by the emulator's rule: cron(* * * * ? *), the expression the
+# lateness of a minute-aligned schedule can be judged by (the default rate(1 minute) fires at whatever
+# second the rule was created: BENCH_RULE="rate(1 minute)" measures it; docs/configuration.md has both).
 LATENESS_RULE = os.environ.get("BENCH_RULE") or "cron(* * * * ? *)"
 LATENESS_WORKFLOWS = 100 if QUICK else 1_000
 LATENESS_MINUTES = 1 if QUICK else 3
