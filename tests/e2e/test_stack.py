@@ -42,9 +42,10 @@ def test_queue_has_a_dead_letter_queue(aws, queue_url, dlq_url):
     assert redrive["deadLetterTargetArn"] == dlq_arn and int(redrive["maxReceiveCount"]) >= 1
 
 
+@pytest.mark.rule
 def test_eventbridge_schedule_enqueues_a_due_workflow(db, settings, add_workflow):
     """Nothing invokes the function here: only the deployed rule can pick this workflow up.
-    It runs before the tests that invoke, so a hit cannot come from them."""
+    It runs first (marked `rule`), before any test invokes, so a hit cannot come from them."""
     period = schedule_seconds(settings.get("SCHEDULE_EXPRESSION") or "rate(1 minute)")
     due = add_workflow("picked up by the schedule")
     execution = wait_for_execution(db, due["id"], timeout=period * 2 + 30)
@@ -146,8 +147,9 @@ def test_missed_occurrences_coalesce_into_one_run(db, add_workflow):
     assert execution is not None and execution["scheduled_for"] == late["next_run_at"]
 
 
+@pytest.mark.late(3)
 def test_make_status_shows_a_healthy_last_tick(settings):
-    """Runs last: every test above ended with a successful tick."""
+    """Runs last: every test before it ended with a successful tick."""
     invoke_via_make()
     result = subprocess.run(["make", "--no-print-directory", "status"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
