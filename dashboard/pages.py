@@ -141,7 +141,11 @@ def queue(request: Request, peeked: dict | None = None) -> Response:
 
 
 def ticks(request: Request) -> Response:
-    return render(request, "ticks.html", "_ticks.html", gather({}, ticks=state(request).cloud.ticks))
+    context = gather({}, ticks=state(request).cloud.ticks)
+    if context["ticks"]:  # a failed tick before the last restart is marked as history (stackview.restarts)
+        healed = health.restarted_at(state(request).store, state(request).cloud)
+        context["restarted_at"] = datetime.fromtimestamp(healed, timezone.utc) if healed is not None else None
+    return render(request, "ticks.html", "_ticks.html", context)
 
 
 def stack(request: Request) -> Response:

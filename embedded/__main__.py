@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from embedded import envfile, function_settings
-from stackview import executions, queue_peek, workflows
+from stackview import executions, queue_peek, restarts, workflows
 from stackview.names import DLQ, FUNCTION, QUEUE, WORKER
-from stackview.settings import StackError, aws_clients, connect_database
+from stackview.settings import StackError, aws_clients, connect_database, database_params
 from stackview.status import REPO, aws_status
 from stackview.ticks import last_tick
 
@@ -69,9 +69,17 @@ def embedded_status(stack, settings) -> list:
         if part.name == "lambda" and part.ok:
             # The embedded emulator runs zip functions as processes of its own interpreter.
             part.state += f"; MiniStack runs it on this machine's Python {platform.python_version()}"
-            parts.append(last_tick(*aws_clients(settings, "logs"), restarted_at=stack.restarted_at()))
+            parts.append(tick_status(settings))
             break
     return parts
+
+
+def tick_status(settings):
+    """The last tick, judged against the parts' last restart (stackview.restarts): how either stack's
+    `make status` ends."""
+    logs, lam = aws_clients(settings, "logs", "lambda")
+    healed = restarts.restarted_at(restarts.database_started(database_params(settings)), lam)
+    return last_tick(logs, restarted_at=healed)
 
 
 def cmd_up(settings, args) -> int:
@@ -116,7 +124,7 @@ def cmd_status(settings, args) -> int:
     if args.aws_only:
         parts = aws_status(settings)
         if any(part.name == "lambda" and part.ok for part in parts):
-            parts.append(last_tick(*aws_clients(settings, "logs")))
+            parts.append(tick_status(settings))
     else:
         parts = embedded_status(runners(settings), settings)
     print_table(parts)

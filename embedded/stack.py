@@ -9,7 +9,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -39,7 +38,6 @@ class Stack:
         self.settings = settings
         self.repo = repo
         self.state_dir = repo / ".stack"
-        self.restart_file = self.state_dir / "restarted_at"  # ticks that failed before it are not the current state
         self.db_port = port(settings.get("DB_PORT", "5432"), "DB_PORT")
         endpoint = urlsplit(settings.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566")
         if endpoint.hostname not in LOCAL_HOSTS:
@@ -103,8 +101,6 @@ class Stack:
                 self.dashboard.start()
                 started.append(self.dashboard)
                 say(f"dashboard: serving {self.dashboard.url}")
-            if started:
-                self._record_restart()
         except (PostgresError, EmulatorError, StackError, OSError, KeyboardInterrupt) as err:
             for part in reversed(started):
                 part.stop()
@@ -140,7 +136,6 @@ class Stack:
             say(f"{part}: already running")
             return
         runner.start()
-        self._record_restart()
         say(f"{part}: running again")
 
     def _runner(self, part: str):
@@ -157,16 +152,6 @@ class Stack:
         for mapping in lam.list_event_source_mappings(FunctionName=WORKER).get("EventSourceMappings", []):
             lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=enabled)
         say(f"worker: its SQS mapping is {'enabled: it consumes the queue again' if enabled else 'disabled: messages wait on the queue'}")
-
-    def _record_restart(self) -> None:
-        self.restart_file.write_text(f"{time.time()}\n")
-
-    def restarted_at(self) -> float | None:
-        """When `make up` or `make start` last started a part (epoch seconds), or None."""
-        try:
-            return float(self.restart_file.read_text())
-        except (OSError, ValueError):
-            return None
 
     # -- status ---------------------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ STREAMS_SEARCHED = 5
 
 def last_tick(logs, restarted_at: float | None = None) -> Part:
     """A status row for the newest tick line; not ok when that tick failed, unless it failed before
-    `restarted_at` (epoch seconds: `make up` or `make start` started a part since), which the next tick judges."""
+    `restarted_at` (epoch seconds: the database started or the function was updated since, stackview.restarts),
+    which the next tick judges."""
     try:
         found = newest_outcome(logs)
     except (ClientError, BotoCoreError):

@@ -18,7 +18,7 @@ import pytest
 from conftest import start_dashboard
 from playwright.sync_api import expect
 
-from stackview.names import DLQ, QUEUE
+from stackview.names import DLQ, FUNCTION, QUEUE
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -94,7 +94,7 @@ def test_every_page_loads_with_the_demo_data(page, dashboard, stack_settings, sh
     shoot(page, "queue")
 
     page.goto(dashboard + "/stack")
-    for part in ("postgres", "emulator", "lambda", "schedule", "queue", "dlq"):
+    for part in ("postgres", "emulator", "lambda", "schedule", "queue", "dlq", "last tick"):
         expect(page.locator("#parts")).to_contain_text(part)
     assert page.locator("#parts tr.down").all_inner_texts() == []
     shoot(page, "stack")
@@ -461,3 +461,38 @@ def test_schedules_view_marks_each_policy(page, dashboard, database):
         with database.cursor() as cur:
             cur.execute("UPDATE workflows SET overlap_policy = 'allow', jitter_seconds = 0, catchup_window_seconds = NULL,"
                         " ends_at = NULL WHERE id = %s", (BILLING,))
+
+
+def test_a_tick_that_failed_before_the_function_was_updated_is_history_on_every_view(page, dashboard, aws, stack_settings):
+    """`make up` heals a wrong setting by updating the function: the tick that failed before is then shown as
+    such (not as the current state) on the Stack and Ticks views and by the docker stack's `make status`, which
+    read the parts' own restart times (stackview.restarts)."""
+    lam = aws["lambda"]
+    original = lam.get_function_configuration(FunctionName=FUNCTION)["Environment"]["Variables"]
+
+    def configure(variables: dict) -> None:
+        lam.update_function_configuration(FunctionName=FUNCTION, Environment={"Variables": variables})
+        lam.get_waiter("function_updated_v2").wait(FunctionName=FUNCTION, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+    last_tick = page.locator("#parts tr", has_text="last tick")
+    try:
+        configure({**original, "DB_PASSWORD": "wrong-on-purpose"})
+        assert "FunctionError" in lam.invoke(FunctionName=FUNCTION, Payload=b"{}")
+        page.goto(dashboard + "/stack")
+        # Once the failed tick's line reached CloudWatch Logs (the view refreshes every 10 s).
+        expect(last_tick).to_contain_text("FAILED (", timeout=60_000)
+        expect(last_tick).to_have_class("down")
+    finally:
+        configure(original)
+    page.reload()
+    expect(last_tick).to_contain_text("failed before the restart at ")
+    expect(last_tick).to_have_class("ok")
+    page.goto(dashboard + "/ticks")
+    expect(page.locator("#tick-rows tr.tick_failed").first).to_contain_text("(before the restart at ")
+
+    status = subprocess.run(
+        [sys.executable, "-m", "embedded", "status", "--aws-only"], cwd=REPO, capture_output=True, text=True,
+        env={**os.environ, **stack_settings}, timeout=120,
+    )  # fmt: skip
+    (line,) = [line for line in status.stdout.splitlines() if line.split()[:2] == ["last", "tick"]]
+    assert "failed before the restart at " in line, status.stdout + status.stderr
