@@ -189,7 +189,17 @@ def next_after(schedule: Schedule, tz_name: str, after: datetime, anchor: dateti
             return start.astimezone(timezone.utc)
         steps = (after - start) // schedule.interval + 1
         return (start + steps * schedule.interval).astimezone(timezone.utc)
-    return _cron_next(schedule, tz_name, after.astimezone(timezone.utc))
+    return _cron_after(schedule, tz_name, after.astimezone(timezone.utc))
+
+
+def _cron_after(schedule: Cron, tz_name: str, after: datetime) -> datetime | None:
+    """Jittered rows ask from as many instants as they have offsets, so the cache is asked from the start of
+    the minute: a cron's occurrences lie on whole minutes, so its answer is the answer whenever it is later
+    than `after` (always, but for an offset of seconds such as Monrovia's before 1972: then asked again)."""
+    candidate = _cron_next(schedule, tz_name, after.replace(second=0, microsecond=0))
+    if candidate is None or candidate > after:
+        return candidate
+    return _cron_next(schedule, tz_name, after)
 
 
 @lru_cache(maxsize=8192)

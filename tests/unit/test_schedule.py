@@ -7,6 +7,7 @@ from croniter import croniter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from flow_scheduler import schedule as schedule_module
 from flow_scheduler.schedule import Cron, Rate, ScheduleError, next_after, parse, zone
 
 UTC = timezone.utc
@@ -185,6 +186,24 @@ def test_next_is_strictly_after_and_matches_the_cron(m, h, dom, mon, dow, tz, af
     local = following.astimezone(ZoneInfo(tz))
     # The local wall time matches the cron, unless it was moved out of a spring-forward gap.
     assert croniter.match(expr, local.replace(tzinfo=None)) or _moved_out_of_gap(local)
+
+
+@settings(max_examples=300, deadline=None)
+@given(m=MINUTES, h=HOURS, dow=WEEKDAYS, tz=st.sampled_from(["UTC", "Europe/Paris", "Africa/Monrovia", "Asia/Kolkata"]),
+       after=st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2035, 12, 31)).map(lambda d: d.replace(tzinfo=UTC)))
+def test_the_answer_asked_from_the_minutes_start_is_the_answer_from_the_instant(m, h, dow, tz, after):
+    # Monrovia was 44 min 30 s behind UTC until 1972: its occurrences lay on half minutes.
+    schedule = parse(f"{m} {h} * * {dow}")
+    assert next_after(schedule, tz, after, anchor=None) == schedule_module._cron_next(schedule, tz, after)
+
+
+def test_an_occurrence_on_a_half_minute_is_not_repeated_from_the_minutes_start():
+    # 09:00 in Monrovia was 09:44:30 UTC: asked from 09:44:40, the start of its minute finds the one just run.
+    schedule = parse("0 9 * * *")
+    assert next_after(schedule, "Africa/Monrovia", datetime(1971, 6, 1, 9, 44, 40, tzinfo=UTC), anchor=None) == datetime(
+        1971, 6, 2, 9, 44, 30, tzinfo=UTC)
+    assert next_after(schedule, "Africa/Monrovia", datetime(1971, 6, 1, 9, 44, 10, tzinfo=UTC), anchor=None) == datetime(
+        1971, 6, 1, 9, 44, 30, tzinfo=UTC)
 
 
 def _moved_out_of_gap(local: datetime) -> bool:
