@@ -37,6 +37,13 @@ export DISABLE_DEPRECATION_NOTICE := 1
 # The docker stack publishes the emulator on EMULATOR_PORT (.env); an AWS_ENDPOINT_URL given in the
 # shell or on the command line decides it instead, so one variable names the port either way.
 COMPOSE := $(if $(filter environment command line,$(origin AWS_ENDPOINT_URL)),EMULATOR_PORT=$(lastword $(subst :, ,$(AWS_ENDPOINT_URL:/=))) )docker compose
+# IAC=terraform: every docker compose call adds docker-compose.terraform.yml (COMPOSE_FILE), so the
+# emulator's hook runs Terraform with the host's binary and provider mirror; a mirror that is not there is an empty folder of the stack's own.
+ifeq ($(IAC),terraform)
+export COMPOSE_FILE := docker-compose.yml:docker-compose.terraform.yml
+export TERRAFORM_BIN := $(shell command -v terraform >/dev/null && readlink -f "$$(command -v terraform)")
+export TF_PLUGIN_MIRROR_HOST := $(or $(shell d="$${TF_PLUGIN_MIRROR:-/opt/tf-plugins}"; [ -d "$$d" ] && echo "$$d"),$(CURDIR)/.stack/terraform/no-mirror)
+endif
 # Every docker-stack recipe starts with this: without the compose plugin `docker compose up -d` reads as
 # `docker -d` and fails with "unknown shorthand flag".
 NEED_COMPOSE := command -v docker >/dev/null || { echo "error: docker not found: install Docker, or use STACK=embedded (no Docker needed)" >&2; exit 1; }; \
@@ -47,9 +54,9 @@ NEED_COMPOSE := command -v docker >/dev/null || { echo "error: docker not found:
 DASHBOARD_URL = http://127.0.0.1:$(or $(DASHBOARD_PORT),$(shell sed -n 's/^DASHBOARD_PORT=//p' .env 2>/dev/null | tail -n 1),8025)
 ifeq ($(STACK),docker)
 define STACK_UP
-	@[ "$(IAC)" = sam ] || { echo "error: IAC=terraform runs on the embedded stack only so far: use STACK=embedded (or IAC=sam; make clean forgets the IAC the last make up recorded)" >&2; exit 1; }
 	@$(NEED_COMPOSE)
 	@$(PY) -m embedded check
+	@[ "$(IAC)" = sam ] || mkdir -p .stack/terraform/no-mirror
 	$(COMPOSE) up -d --wait
 	@mkdir -p .stack && echo docker > $(STACK_FILE)
 	@$(PY) -m embedded status --aws-only

@@ -123,7 +123,7 @@ def cli_config(workdir: Path) -> dict[str, str]:
     given = os.environ.get("TF_CLI_CONFIG_FILE", "")
     if given and Path(given).is_file():
         return {}
-    if not PLUGIN_MIRROR.is_dir():
+    if not PLUGIN_MIRROR.is_dir() or not any(PLUGIN_MIRROR.iterdir()):  # empty: the docker stack's stand-in for none
         return {"TF_CLI_CONFIG_FILE": ""} if given else {}  # the registry, as Terraform does by default
     config = workdir.parent / "cli.tfrc"
     config.write_text(

@@ -8,7 +8,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 EMULATORS = REPO / "docker-compose.emulators.yml"
-FILES = (COMPOSE, EMULATORS)
+TERRAFORM = REPO / "docker-compose.terraform.yml"  # added by the Makefile when IAC=terraform
+FILES = (COMPOSE, EMULATORS, TERRAFORM)
 
 # ${NAME}, ${NAME:-default} or ${NAME-default}; `$$` is a literal dollar sign.
 VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?-)(?P<default>[^}]*))?\}")

@@ -5,7 +5,7 @@
 # STACK=docker EMULATOR=ministack make up, make e2e, make push (build, push to the emulator's ECR, point
 # the function at the image), a tick through the pushed image, make clean, and asserts that no
 # container, network or volume of the stack is left; then that `make up` migrates an existing volume
-# made before migration 006.
+# made before migration 006; then, with Terraform on PATH, IAC=terraform make up and make e2e.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -122,5 +122,17 @@ columns=$(docker compose exec -T -e PGPASSWORD="$db_password" postgres psql -h 1
 [ "$columns" = 4 ] || die "make up did not apply migration 006 to an existing volume ($columns of its 4 columns checked)"
 say "make up migrated the existing volume (migration 006's columns present); make clean ($(elapsed))"; make clean
 assert_nothing_left
+
+# The same stack declared by infra/terraform/ (the emulator's hook runs the host's Terraform), where
+# Terraform is on PATH: up, e2e, the state under .stack/terraform/, clean.
+if command -v terraform >/dev/null; then
+    say "IAC=terraform make up ($(elapsed))"; IAC=terraform make up
+    [ -s .stack/terraform/root/applied.json ] || die "IAC=terraform make up left no .stack/terraform/root/applied.json"
+    say "IAC=terraform make e2e ($(elapsed))"; IAC=terraform make e2e
+    say "make clean ($(elapsed))"; make clean
+    assert_nothing_left
+else
+    say "terraform is not on PATH: the IAC=terraform run is skipped (install Terraform >= 1.5 to run it)"
+fi
 trap stop_engine EXIT
 say "passed in $(elapsed)"

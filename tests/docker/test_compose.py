@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from compose_files import COMPOSE, EMULATORS, FILES, REPO, emulator_service, load, variables, with_defaults
+from compose_files import COMPOSE, EMULATORS, FILES, REPO, TERRAFORM, emulator_service, load, variables, with_defaults
 
 FLAVOURS = ("localstack", "ministack")
 
@@ -33,11 +33,17 @@ def test_valid_against_the_compose_specification(path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+# Paths the Makefile finds on the host (terraform on PATH, the provider mirror) and exports: not settings.
+MAKEFILE_EXPORTS = {"TERRAFORM_BIN", "TF_PLUGIN_MIRROR_HOST"}
+
+
 @pytest.mark.parametrize("path", FILES, ids=lambda path: path.name)
 def test_every_variable_has_a_default_and_is_in_env_example(path):
     found = variables(path)
     assert [name for name, default in found.items() if default is None] == [], "compose must work without .env"
-    missing = sorted(set(found) - env_example_names())
+    makefile = (REPO / "Makefile").read_text()
+    assert [name for name in MAKEFILE_EXPORTS & set(found) if f"export {name} :=" not in makefile] == []
+    missing = sorted(set(found) - env_example_names() - MAKEFILE_EXPORTS)
     assert missing == [], f"add {missing} to .env.example with a one-line explanation"
 
 
@@ -267,5 +273,5 @@ def test_ministack_healthcheck_against_the_real_emulator(emulator):
 def test_compose_files_are_the_only_ones():
     # docker compose also loads docker-compose.override.yml by itself: none must creep in.
     assert sorted(path.name for path in REPO.glob("*compose*.y*ml")) == sorted(
-        path.name for path in (COMPOSE, EMULATORS)
+        path.name for path in (COMPOSE, EMULATORS, TERRAFORM)
     )

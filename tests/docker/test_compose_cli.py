@@ -25,11 +25,11 @@ OFFICIAL_SHA256 = "dba9d98e1ba5bfe11d88c99b9bd32fc4a0624a30fafe68eea34d61a3e42fd
 def docker_compose():
     assert hashlib.sha256(BINARY.read_bytes()).hexdigest() == OFFICIAL_SHA256, f"{BINARY} is not docker compose v2.40.3"
 
-    def run(*args, env_file=os.devnull, **variables):
+    def run(*args, env_file=os.devnull, files=(COMPOSE,), **variables):
         # Only the variables given: neither the caller's shell nor a developer's .env leaks in.
         env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/"), **variables}
         return subprocess.run(
-            [BINARY, "--file", COMPOSE, "--env-file", env_file, *args],
+            [BINARY, *(flag for path in files for flag in ("--file", path)), "--env-file", env_file, *args],
             env=env,
             capture_output=True,
             text=True,
@@ -70,3 +70,32 @@ def test_unknown_emulator_is_named(docker_compose):
     result = docker_compose("config", "--quiet", EMULATOR="moto")
     assert result.returncode != 0
     assert 'service "moto" not found' in result.stderr
+
+
+def test_iac_terraform_adds_the_terraform_file_to_every_compose_call(docker_compose, tmp_path):
+    printed = subprocess.run(
+        ["make", "-s", "--no-print-directory", "--eval", "compose-file: ; @echo $$COMPOSE_FILE", "compose-file"],
+        env={**os.environ, "IAC": "terraform", "STACK": "docker"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert printed == ["docker-compose.yml:docker-compose.terraform.yml"]
+    binary, mirror = tmp_path / "terraform", tmp_path / "mirror"
+    project = render(
+        docker_compose,
+        files=[REPO / name for name in printed[0].split(":")],
+        TERRAFORM_BIN=str(binary),
+        TF_PLUGIN_MIRROR_HOST=str(mirror),
+    )
+
+    emulator, dashboard = project["services"]["emulator"], project["services"]["dashboard"]
+    assert emulator["environment"]["IAC"] == dashboard["environment"]["IAC"] == "terraform"
+    mounts = {volume["target"]: volume for volume in emulator["volumes"] + dashboard["volumes"]}
+    assert mounts["/usr/local/bin/terraform"]["source"] == str(binary)
+    assert mounts["/opt/tf-plugins"]["source"] == str(mirror)
+    # The dashboard reads the outputs the emulator's Terraform wrote, and writes nothing there.
+    assert mounts["/app/.stack/terraform"]["source"] == str(REPO / ".stack" / "terraform")
+    assert mounts["/app/.stack/terraform"]["read_only"] is True
+    assert mounts["/var/lib/flow-builder-terraform"]["source"] == str(REPO / ".stack" / "terraform")

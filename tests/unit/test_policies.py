@@ -168,8 +168,8 @@ ZONES = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Australia/
 def test_replayed_ticks_never_overlap_and_account_for_every_occurrence(cron, tz, policy, jitter, window, start, ticks, run_ticks):
     """Ticks at arbitrary gaps over one workflow whose runs last `run_ticks` ticks: skip and buffer_one never
     have two runs active, at most one buffered; every due occurrence is run, coalesced or skipped exactly
-    once; a jittered run is claimed no earlier than its occurrence and at most jitter_seconds after
-    (when the tick is on time)."""
+    once; a jittered run becomes claimable no earlier than its occurrence and at most jitter_seconds
+    after it, and is never claimed before its occurrence."""
     wid, schedule = str(uuid4()), parse(cron)
     now = start.replace(tzinfo=UTC)
     state = Claimed(wid, "u", cron, tz, None, now, None, policy, jitter, None, None, window)
@@ -188,6 +188,9 @@ def test_replayed_ticks_never_overlap_and_account_for_every_occurrence(cron, tz,
         claimed = Claimed(wid, "u", cron, tz, state.next_run_at, now, None, policy, jitter, None, None, window,
                           bool(active), bool(buffered))
         result = plan([claimed])
+        if claimed.next_run_at is not None and result.executions:  # the first is the claimed occurrence
+            released = claimed.next_run_at - result.executions[0].scheduled_for
+            assert timedelta(0) <= released <= timedelta(seconds=jitter)  # claimable within its jitter
         for execution in result.executions:
             accounted += execution.coalesced
             assert execution.scheduled_for <= now - offset  # never before its occurrence
