@@ -6,7 +6,8 @@ The same code the image carries, for emulators that run zip functions:
   runtime (python3.12), as LocalStack Community needs.
 
 Dependencies are cached per hash of requirements.txt and target, so a rebuild is quick, and the
-zip is byte-for-byte reproducible, so the deploy sees unchanged code as unchanged.
+zip is byte-for-byte reproducible, so the deploy sees unchanged code as unchanged; a zip already made of the
+same inputs (its comment says which) is left as it is.
 
     python scheduler_lambda/package_zip.py [--function scheduler|worker] [--platform P] [--output PATH]
         [--package DIR ...] [--requirements FILE]     (any other packages and pins instead)
@@ -125,13 +126,37 @@ def add_entries(archive: zipfile.ZipFile, entries: list[tuple[str, Path]]) -> No
         archive.writestr(info, path.read_bytes())
 
 
-def write_zip(output: Path, dependencies: Path, packages: list[Path]) -> None:
-    entries = _files(dependencies) + package_entries(packages)
+def inputs_digest(dependencies: Path, own: list[tuple[str, Path]]) -> bytes:
+    """What a zip is made of, as the comment it carries: the dependency folder (immutable once complete, its
+    name is the hash of the pins and the target) and each package file's name, mode and bytes."""
+    digest = hashlib.sha256(dependencies.name.encode())
+    for name, path in sorted(own):
+        digest.update(f"\0{name}\0{path.stat().st_mode & 0o111:o}\0".encode())
+        digest.update(path.read_bytes())
+    return b"inputs sha256:" + digest.hexdigest().encode()
+
+
+def _comment(output: Path) -> bytes | None:
+    try:
+        with zipfile.ZipFile(output) as archive:
+            return archive.comment
+    except (OSError, zipfile.BadZipFile):
+        return None
+
+
+def write_zip(output: Path, dependencies: Path, own: list[tuple[str, Path]]) -> bool:
+    """Write the zip of the dependencies and the packages' entries (`own`) unless the one at `output` was made
+    of the same inputs (deflating ~50 MB of dependencies is the slow part of `make up`); True if it was written."""
+    stamp = inputs_digest(dependencies, own)
+    if _comment(output) == stamp:
+        return False
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-        add_entries(archive, entries)
+        add_entries(archive, _files(dependencies) + own)
+        archive.comment = stamp
     partial.replace(output)
+    return True
 
 
 def build(
@@ -140,17 +165,19 @@ def build(
     packages: list[Path] | None = None,
     requirements: Path | None = None,
     function: str = "scheduler",
-) -> Path:
-    """The zip of `function` (FUNCTIONS), or of the packages and requirements given instead."""
+) -> tuple[Path, bool]:
+    """The zip of `function` (FUNCTIONS), or of the packages and requirements given instead, and whether it
+    was written (False: the zip there already holds these inputs)."""
     if platform is not None and platform not in PLATFORMS:
         raise BuildError(f"--platform {platform!r} is not supported: use one of {', '.join(PLATFORMS)}")
     if function not in FUNCTIONS:
         raise BuildError(f"--function {function!r} is not a function: use one of {', '.join(FUNCTIONS)}")
     own_packages, own_requirements = FUNCTIONS[function]
     output = Path(output) if output else default_output(platform, function)
+    own = package_entries([Path(p) for p in packages or own_packages])  # a folder that is no package: before pip
     dependencies = install_dependencies(platform, output.parent / "cache", Path(requirements or own_requirements))
-    write_zip(output, dependencies, [Path(p) for p in packages or own_packages])
-    return output
+    written = write_zip(output, dependencies, own)
+    return output, written
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,11 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requirements", type=Path, help="pinned requirements instead of the function's")
     args = parser.parse_args(argv)
     try:
-        output = build(args.platform, args.output, args.package, args.requirements, args.function)
+        output, written = build(args.platform, args.output, args.package, args.requirements, args.function)
     except BuildError as err:
         print(f"package_zip: {err}", file=sys.stderr)
         return 1
-    print(f"package_zip: wrote {output} ({output.stat().st_size // 1024} KiB)", flush=True)
+    done = "wrote" if written else "unchanged:"
+    print(f"package_zip: {done} {output} ({output.stat().st_size // 1024} KiB)", flush=True)
     return 0
 
 

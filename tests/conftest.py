@@ -193,14 +193,24 @@ def built_once(output: Path, build) -> Path:
 
 @pytest.fixture(scope="session")
 def zips(run_dir, build_zip) -> dict[str, Path]:
-    """Both functions' zips for the host Python, as `make up` deploys them, built side by side."""
+    """Both functions' zips for the host Python, as `make up` deploys them, built side by side; a pytest run
+    inside a test (tests/stack/test_no_cascade.py) is handed the outer run's folder, so it builds nothing."""
+    folder = Path(os.environ.get("FLOWBUILDER_TEST_ZIPS") or run_dir / "zips")
     builds = {"flow-builder-scheduler": ["--function", "scheduler"], "flow-builder-worker": ["--function", "worker"]}
     with ThreadPoolExecutor(len(builds)) as pool:
         futures = {
-            name: pool.submit(built_once, run_dir / "zips" / f"{name}.zip", lambda output, o=options: build_zip(output, *o))
+            name: pool.submit(built_once, folder / f"{name}.zip", lambda output, o=options: build_zip(output, *o))
             for name, options in builds.items()
         }
         return {name: future.result() for name, future in futures.items()}
+
+
+@pytest.fixture(scope="session")
+def lambda_platform_zip(run_dir, build_zip) -> Path:
+    """The scheduler zip for the Lambda runtime (python3.12, manylinux2014_x86_64), as LocalStack runs it."""
+    # A folder of its own: its dependency cache is never deps_cache, which checkouts copy while this builds.
+    output = run_dir / "zips-lambda" / "flow-builder-scheduler.zip"
+    return built_once(output, lambda partial: build_zip(partial, "--platform", "manylinux2014_x86_64"))
 
 
 @pytest.fixture(scope="session")

@@ -5,23 +5,17 @@ One real resolution from the registry: package_zip.py with --platform runs
 exactly what the compose stack's lambda-zip service runs.
 """
 
-import importlib.util
 import re
 import sys
 import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("package_zip", REPO / "scheduler_lambda" / "package_zip.py")
-package_zip = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(package_zip)
-
 ELF_MACHINE_X86_64 = 62
 
 
-def test_platform_zip_has_python312_x86_64_wheels_and_the_package(tmp_path):
-    output = package_zip.build("manylinux2014_x86_64", tmp_path / "scheduler.zip")
-
+def test_platform_zip_has_python312_x86_64_wheels_and_the_package(lambda_platform_zip):
+    output = lambda_platform_zip
     with zipfile.ZipFile(output) as archive:
         names = archive.namelist()
         extensions = [name for name in names if name.endswith(".so")]

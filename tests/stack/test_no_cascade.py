@@ -33,13 +33,14 @@ from test_cli import test_a_taken_port_is_one_clear_line_and_nothing_starts  # n
 '''
 
 
-def test_a_failure_with_the_stack_up_does_not_fail_the_next_tests(tmp_path):
+def test_a_failure_with_the_stack_up_does_not_fail_the_next_tests(tmp_path, lambda_zip):
     (tmp_path / "test_inner.py").write_text(INNER)
     paths = [str(REPO), str(REPO / "tests"), str(REPO / "tests" / "stack")]
+    zips = {"FLOWBUILDER_TEST_ZIPS": str(lambda_zip.parent)}  # this run's zips and their cache (tests/conftest.py)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "conftest", "-p", "no:cacheprovider",
          "--basetemp", str(tmp_path / "basetemp"), "--rootdir", str(tmp_path), str(tmp_path / "test_inner.py")],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)}, capture_output=True, text=True,
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": os.pathsep.join(paths), **zips}, capture_output=True, text=True,
         timeout=900,
     )  # fmt: skip
     summary = result.stdout.strip().splitlines()[-1]

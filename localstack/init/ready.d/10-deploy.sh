@@ -11,10 +11,10 @@ export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://localhost:4566}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 
-# The first interpreter that can import boto3: an explicit choice, LocalStack's own venv,
-# the project's venv (on the host), then the image's python3 (MiniStack).
+# The first interpreter that has boto3 (found, not imported: a third of a second less per deploy): an explicit
+# choice, LocalStack's own venv, the project's venv (on the host), then the image's python3 (MiniStack).
 for candidate in "${DEPLOY_PYTHON:-}" /opt/code/localstack/.venv/bin/python "$here/../../../.venv/bin/python" python3; do
-    if [ -n "$candidate" ] && "$candidate" -c 'import boto3' >/dev/null 2>&1; then
+    if [ -n "$candidate" ] && "$candidate" -c 'import importlib.util as u, sys; sys.exit(not u.find_spec("boto3"))' >/dev/null 2>&1; then
         exec "$candidate" "$deploy"
     fi
 done
