@@ -182,8 +182,9 @@ test: $(STAMP) ## every test that needs no running stack (starts its own Postgre
 FAST_TESTS := tests/unit tests/docs tests/infra tests/dashboard/test_pieces.py tests/docker/test_dockerfile.py \
 	tests/docker/test_compose.py tests/docker/test_shell_scripts.py tests/stack/test_envfile.py \
 	tests/stack/test_function_settings.py tests/stack/test_status_ticks.py tests/stack/test_watch_affected.py
+# Two workers, a file's tests on one: checkov and terraform validate are processes that keep a core busy each.
 test-fast: $(STAMP) ## the unit and pure tests (no PostgreSQL, no emulator): seconds
-	$(PY) -m pytest $(FAST_TESTS) -q
+	$(PY) -m pytest $(FAST_TESTS) -q -n 2 --dist loadfile
 
 # checkov in its own venv: its pinned dependencies conflict with the project's (never in .venv).
 CHECKOV_VERSION := 3.3.30

@@ -33,6 +33,13 @@ def test_services_up_until_interrupted(postgres, emulator, tmp_path):
 """
 
 
+# pytest as a terminal starts it, Ctrl-C its KeyboardInterrupt: a suite a script started in the background has
+# SIGINT ignored, and a child inherits that (Python then never installs its handler).
+AS_FROM_A_TERMINAL = (
+    "import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); sys.exit(pytest.main(sys.argv[1:]))"
+)
+
+
 def wait_for(condition, what: str, seconds: float = 120) -> None:
     """Generous for a loaded machine: a service's clean shutdown may take a while."""
     deadline = time.monotonic() + seconds
@@ -47,8 +54,8 @@ def test_an_interrupted_run_leaves_no_service_and_no_temp_state(tmp_path, stop):
     ready = tmp_path / "ready.json"
     env = {**os.environ, "READY_FILE": str(ready), "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
     run = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-q", "-p", "conftest", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
-         str(tmp_path / "test_inner.py")],
+        [sys.executable, "-c", AS_FROM_A_TERMINAL, "-q", "-p", "conftest", "-p", "no:cacheprovider",
+         "--rootdir", str(tmp_path), str(tmp_path / "test_inner.py")],
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
