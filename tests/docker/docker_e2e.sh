@@ -112,8 +112,11 @@ docker volume create --label com.docker.compose.project=flow-builder --label com
 docker run -d --name flow-builder-old-db -v flow-builder_postgres-data:/var/lib/postgresql/data -v "$old":/docker-entrypoint-initdb.d:ro \
     -e POSTGRES_USER="$db_user" -e POSTGRES_DB="$db_name" -e POSTGRES_PASSWORD="$db_password" \
     "${POSTGRES_IMAGE:-postgres:16.11}" >/dev/null
-for _ in $(seq 120); do docker logs flow-builder-old-db 2>&1 | grep -q "init process complete" && break; sleep 1; done
-docker logs flow-builder-old-db 2>&1 | grep -q "init process complete" || die "the old volume's init did not finish within 2 min"
+# The log read whole, not piped to grep -q: with pipefail its early exit fails `docker logs` (SIGPIPE) once
+# the log goes on after the line, and the check then failed with the init done.
+old_init_done() { [[ $(docker logs flow-builder-old-db 2>&1) == *"init process complete"* ]]; }
+for _ in $(seq 120); do old_init_done && break; sleep 1; done
+old_init_done || die "the old volume's init did not finish within 2 min"
 docker rm -f flow-builder-old-db >/dev/null && rm -rf "$old"
 make up
 columns=$(docker compose exec -T -e PGPASSWORD="$db_password" postgres psql -h 127.0.0.1 -U "$db_user" -d "$db_name" -tAc \
