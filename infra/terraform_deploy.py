@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from deploy import DeployError, say, setting  # infra/deploy.py: the same settings, read the same way
+from deploy import DeployError, check_settings, say, setting  # infra/deploy.py: the same settings, read the same way
 
 REPO = Path(__file__).resolve().parent.parent
 MODULE = REPO / "infra" / "terraform"
@@ -73,6 +73,7 @@ NUMBERS = {"lambda_memory_size", "log_retention_days", "db_port", "redrive_after
            "queue_visibility_timeout", "worker_timeout", "worker_simulated_ms", "worker_running_timeout_seconds",
            "worker_max_attempts"}  # fmt: skip
 BOOLS = {"create_repository": "CREATE_REPOSITORY", "use_db_secrets": "USE_DB_SECRETS"}
+LISTS = {"subnet_ids": "VPC_SUBNET_IDS", "security_group_ids": "VPC_SECURITY_GROUP_IDS"}  # comma-separated, as for SAM
 
 
 def override(endpoint: str, region: str) -> str:
@@ -103,8 +104,9 @@ def variables(zips: dict[str, str]) -> dict:
     for name, variable in BOOLS.items():
         if value := setting(variable):
             values[name] = value.lower() == "true"
-    if "db_host" not in values:
-        raise DeployError("DB_HOST is empty: set it to the database host the function reaches (RDS endpoint)")
+    for name, variable in LISTS.items():
+        if value := setting(variable):
+            values[name] = [item.strip() for item in value.split(",") if item.strip()]
     for name, (variable, path) in zips.items():
         if not path:
             raise DeployError(f"{variable} is not set: set it to a zip built by package_zip.py")
@@ -213,6 +215,7 @@ def main() -> int:
     if (setting("LAMBDA_PACKAGE") or "image").lower() == "zip":
         zips["scheduler_zip"] = ("LAMBDA_ZIP", setting("LAMBDA_ZIP"))
     try:
+        check_settings({})  # unset variables take the module's defaults, which are the functions' own
         if not zips["worker_zip"][1]:
             sys.path.insert(0, str(REPO / "infra"))
             from deploy import build_worker_zip  # the same Lambda-platform zip make deploy builds

@@ -66,6 +66,20 @@ def test_validation_refuses_what_make_up_refuses(workdir, tmp_path):
     assert "log_retention_days must be one CloudWatch offers" in result.stderr
 
 
+def test_the_vpc_settings_reach_the_module_as_lists(monkeypatch, tmp_path):
+    """VPC_SUBNET_IDS and VPC_SECURITY_GROUP_IDS, comma-separated as the SAM deploy takes them."""
+    zip_file = tmp_path / "w.zip"
+    zip_file.write_bytes(b"PK")
+    monkeypatch.setenv("FUNCTION_DB_HOST", "db.example.com")
+    monkeypatch.setenv("VPC_SUBNET_IDS", "subnet-0a1, subnet-0b2")
+    monkeypatch.setenv("VPC_SECURITY_GROUP_IDS", "sg-0c3")
+    inputs = terraform_deploy.variables({"worker_zip": ("WORKER_LAMBDA_ZIP", str(zip_file))})
+    assert (inputs["subnet_ids"], inputs["security_group_ids"]) == (["subnet-0a1", "subnet-0b2"], ["sg-0c3"])
+    monkeypatch.delenv("VPC_SUBNET_IDS")
+    monkeypatch.delenv("VPC_SECURITY_GROUP_IDS")
+    assert "subnet_ids" not in terraform_deploy.variables({"worker_zip": ("WORKER_LAMBDA_ZIP", str(zip_file))})
+
+
 def test_override_points_every_service_at_the_endpoint():
     text = terraform_deploy.override("http://127.0.0.1:4566", "eu-west-1")
     for service in terraform_deploy.SERVICES:

@@ -56,7 +56,7 @@ def ports():
 
 def user_env() -> dict[str, str]:
     """The shell of a newcomer: none of the stack's variables set, so .env decides."""
-    names = ("DB_PORT", "EMULATOR_PORT", "AWS_ENDPOINT_URL", "DASHBOARD_PORT", "STACK", "MAKEFLAGS", "MAKELEVEL", "TZ")
+    names = ("DB_PORT", "EMULATOR_PORT", "AWS_ENDPOINT_URL", "DASHBOARD_PORT", "STACK", "IAC", "MAKEFLAGS", "MAKELEVEL", "TZ")
     return {key: value for key, value in os.environ.items() if key not in names} | {"STACK": "embedded"}
 
 

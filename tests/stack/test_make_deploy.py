@@ -23,6 +23,8 @@ def make_deploy(emulator):
             "PATH": os.environ["PATH"],
             "HOME": os.environ.get("HOME", "/tmp"),
             "STACK": "embedded",
+            # The SAM deploy unless a test says otherwise: REPO's .env and .stack/iac (a terraform make up) are the user's.
+            "IAC": "sam",
             "AWS_ENDPOINT_URL": emulator.url,
             "AWS_ACCESS_KEY_ID": ACCOUNT,
             "AWS_SECRET_ACCESS_KEY": "test",
@@ -99,8 +101,13 @@ def test_make_deploy_deploys_the_image_in_a_vpc_with_a_generated_secret(make_dep
     assert "modify  AWS::Lambda::Function" in release.stdout and "add " not in release.stdout
 
 
-def test_a_first_deploy_without_a_database_host_says_so(make_deploy):
-    result = make_deploy(AWS_ACCESS_KEY_ID="100000000021")
+# Either IaC refuses before anything runs; Terraform's working directory is the test's, never REPO's .stack.
+IACS = pytest.mark.parametrize("iac", ["sam", "terraform"])
+
+
+@IACS
+def test_a_first_deploy_without_a_database_host_says_so(make_deploy, iac, tmp_path):
+    result = make_deploy(AWS_ACCESS_KEY_ID="100000000021", IAC=iac, TERRAFORM_WORKDIR=str(tmp_path / "root"))
     assert result.returncode != 0
     assert "deploy: DB_HOST is empty: set it to the database host" in result.stderr
 
@@ -115,12 +122,17 @@ def test_a_first_deploy_without_a_database_host_says_so(make_deploy):
         ({"WORKER_MAX_ATTEMPTS": "5"}, "deploy: WORKER_MAX_ATTEMPTS=5 must be below the queue's maxReceiveCount (5)"),
     ],
 )
-def test_a_setting_make_up_refuses_is_refused_before_anything_is_deployed(make_deploy, aws, settings, message):
+@IACS
+def test_a_setting_make_up_refuses_is_refused_before_anything_is_deployed(make_deploy, aws, settings, message, iac, tmp_path):
     account = "100000000022"
-    result = make_deploy(AWS_ACCESS_KEY_ID=account, DB_HOST="db.example.com", USE_DB_SECRETS="true", **settings)
+    result = make_deploy(
+        AWS_ACCESS_KEY_ID=account, DB_HOST="db.example.com", USE_DB_SECRETS="true", IAC=iac,
+        TERRAFORM_WORKDIR=str(tmp_path / "root"), **settings,
+    )  # fmt: skip
     assert result.returncode != 0
     (line,) = result.stderr.strip().splitlines()[:1]
     assert line.startswith(message) and line.endswith("nothing was started or deployed"), result.stderr
     assert "uploaded" not in result.stdout and "created artifacts bucket" not in result.stdout
     assert aws(account, "cloudformation").list_stacks()["StackSummaries"] == []
     assert aws(account, "s3").list_buckets()["Buckets"] == []
+    assert not (tmp_path / "root").exists()  # no terraform init, no state
