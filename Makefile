@@ -62,12 +62,21 @@ define STACK_UP
 	@$(PY) -m embedded status --aws-only
 	@echo "dashboard: $(DASHBOARD_URL)"
 endef
+# The function containers the emulator started are on the stack's network and in no compose project: MiniStack
+# removes them as it stops, but one it had no time for (compose kills it after 10 s on a slow host), or one
+# an earlier emulator left, keeps the network in use. So: stop, remove what is left, then down.
+define SWEEP_FUNCTIONS
+	$(COMPOSE) stop
+	@docker ps -aq --filter network=flow-builder --filter label=ministack | xargs -r docker rm -f >/dev/null
+endef
 define STACK_DOWN
 	@$(NEED_COMPOSE)
+	$(SWEEP_FUNCTIONS)
 	$(COMPOSE) down
 endef
 define STACK_CLEAN
 	@$(NEED_COMPOSE)
+	$(SWEEP_FUNCTIONS)
 	$(COMPOSE) down --volumes
 	@# down --volumes keeps a declared volume no service of this flavour mounts (localstack-data with ministack).
 	@docker volume ls -q --filter label=com.docker.compose.project=flow-builder | xargs -r docker volume rm >/dev/null

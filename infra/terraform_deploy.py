@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from deploy import DeployError, check_settings, say, setting  # infra/deploy.py: the same settings, read the same way
+from deploy import DeployError, build_worker_zip, check_settings, say, setting  # infra/deploy.py: the same settings, read the same way
 
 REPO = Path(__file__).resolve().parent.parent
 MODULE = REPO / "infra" / "terraform"
@@ -216,10 +216,7 @@ def main() -> int:
         zips["scheduler_zip"] = ("LAMBDA_ZIP", setting("LAMBDA_ZIP"))
     try:
         check_settings({})  # unset variables take the module's defaults, which are the functions' own
-        if not zips["worker_zip"][1]:
-            sys.path.insert(0, str(REPO / "infra"))
-            from deploy import build_worker_zip  # the same Lambda-platform zip make deploy builds
-
+        if not zips["worker_zip"][1]:  # the same Lambda-platform zip make deploy builds
             zips["worker_zip"] = ("WORKER_LAMBDA_ZIP", str(build_worker_zip(setting("LAMBDA_ARCH") or "x86_64")))
         outputs = deploy(workdir, zips)
     except DeployError as err:

@@ -136,3 +136,17 @@ def test_a_setting_make_up_refuses_is_refused_before_anything_is_deployed(make_d
     assert aws(account, "cloudformation").list_stacks()["StackSummaries"] == []
     assert aws(account, "s3").list_buckets()["Buckets"] == []
     assert not (tmp_path / "root").exists()  # no terraform init, no state
+
+
+@IACS
+def test_without_a_worker_zip_an_unknown_architecture_is_refused_before_the_zip_is_built(make_deploy, aws, iac, tmp_path):
+    account = "100000000023"
+    result = make_deploy(
+        AWS_ACCESS_KEY_ID=account, DB_HOST="db.example.com", USE_DB_SECRETS="true", LAMBDA_ARCH="sparc", IAC=iac,
+        TERRAFORM_WORKDIR=str(tmp_path / "root"),
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "deploy: LAMBDA_ARCH='sparc' is not valid: use x86_64 or arm64" in result.stderr, result.stderr
+    assert "building the worker zip" not in result.stdout
+    assert aws(account, "s3").list_buckets()["Buckets"] == []
+    assert not (tmp_path / "root").exists()
