@@ -1,6 +1,6 @@
 """The local dashboard (`python -m dashboard`) as a managed subprocess of the embedded stack.
 
-Managed exactly as the emulator is (a pid file with the process's create time, a log file, a
+Managed exactly as the emulator is (a pid file with the process's start, a log file, a
 process group of its own, stopped by pid, ready when its health URL answers): only the command and
 its environment differ. It gets the stack's settings, so it reads the same Postgres and emulator.
 """

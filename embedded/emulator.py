@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 
 from embedded.ports import port_in_use
+from embedded.process_start import start_mark, started_as
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class Emulator:
                 start_new_session=True,
                 umask=0o077,  # the state files it writes are ours alone
             )
-        self.pid_file.write_text(f"{process.pid} {psutil.Process(process.pid).create_time()} {self.port}\n")
+        self.pid_file.write_text(f"{process.pid} {start_mark(psutil.Process(process.pid))} {self.port}\n")
         try:
             self._wait_healthy(timeout)
         except EmulatorError:
@@ -143,10 +144,10 @@ class Emulator:
     def _process(self) -> psutil.Process | None:
         """The process recorded in the pid file, if it still runs and is the one we started."""
         try:
-            pid_text, created_text = self.pid_file.read_text().split()[:2]
+            pid_text, mark = self.pid_file.read_text().split()[:2]
             process = psutil.Process(int(pid_text))
-            # The create time guards against a recycled pid now owned by some other program.
-            if abs(process.create_time() - float(created_text)) < 0.01 and process.status() != psutil.STATUS_ZOMBIE:
+            # The start guards against a recycled pid now owned by some other program.
+            if started_as(process, mark) and process.status() != psutil.STATUS_ZOMBIE:
                 return process
         except (FileNotFoundError, ValueError, psutil.Error):
             pass

@@ -38,10 +38,6 @@ _MAX_SOCKET_DIR_LEN = 90
 _TRUST = re.compile(r"^(\s*(?:local|host\w*)\s.*\s)trust(\s*)$")
 
 
-# postmaster.pid's start time is taken just after the process starts.
-START_TIME_SLACK_SECONDS = 2.0
-
-
 class PostgresError(RuntimeError):
     """PostgreSQL could not be set up, started, stopped or fed SQL; the message says why."""
 
@@ -164,23 +160,22 @@ class Postgres:
         pid_file = self.data_dir / "postmaster.pid"
         try:
             lines = pid_file.read_text().splitlines()
-            pid, started, port = int(lines[0]), float(lines[2]), int(lines[3])
+            pid, port = int(lines[0]), int(lines[3])
         except (FileNotFoundError, IndexError, ValueError):
             return None
         try:
             process = psutil.Process(pid)
-            if process.name() == "postgres" and process.status() != psutil.STATUS_ZOMBIE and self._ours(process, started):
+            if process.name() == "postgres" and process.status() != psutil.STATUS_ZOMBIE and self._ours(process):
                 return port
         except psutil.Error:
             pass
         return None
 
-    def _ours(self, process: psutil.Process, started: float) -> bool:
+    def _ours(self, process: psutil.Process) -> bool:
         """A stale postmaster.pid may name a pid reused by another cluster's postmaster: it is ours only if it
-        started when the file says (line 3, the postmaster's start time) and serves our data directory (a
-        postmaster works in its data directory), or `pg_ctl stop` would shut down a stranger."""
-        if abs(process.create_time() - started) > START_TIME_SLACK_SECONDS:
-            return False
+        serves our data directory (a postmaster works in its data directory), or `pg_ctl stop` would shut down
+        a stranger. Not by its start time (the file's line 3) against psutil's create_time(): on Linux that
+        moves whenever the wall clock is stepped (embedded/process_start.py), and a live cluster looked gone."""
         try:
             return Path(process.cwd()).resolve() == self.data_dir.resolve()
         except psutil.AccessDenied:  # not our user's process: its command line names its data directory

@@ -1,6 +1,7 @@
 """The process runners behind the fixtures and `make up`: real servers, started and stopped for real."""
 
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -168,3 +169,15 @@ def test_the_stacks_services_listen_on_loopback_only(postgres, tmp_path, monkeyp
             assert all(addr.ip in ("127.0.0.1", "::1") for _, addr in listening), listening
     finally:
         emulator.stop()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="create_time() moves with the clock on Linux only")
+def test_a_stepped_wall_clock_leaves_the_running_servers_seen_as_running(postgres, emulator, monkeypatch):
+    """What NTP or a resumed VM does on Linux: the boot time psutil adds to every create_time() moves (15 s in
+    one CI run, when `make status` called the whole stack crashed and `make down` left it running)."""
+    postgres.start()
+    emulator.start()  # no-ops when they run, as they should
+    create_time = psutil.Process.create_time
+    monkeypatch.setattr(psutil.Process, "create_time", lambda process: create_time(process) + 15)
+    assert postgres.is_running() and emulator.is_running()
+    assert postgres.running_port() == postgres.port
