@@ -190,7 +190,7 @@ test: $(STAMP) ## every test that needs no running stack (starts its own Postgre
 # The tests that start no service: parsers, planning, the template, the compose and shell files.
 FAST_TESTS := tests/unit tests/docs tests/infra tests/dashboard/test_pieces.py tests/docker/test_dockerfile.py \
 	tests/docker/test_compose.py tests/docker/test_shell_scripts.py tests/stack/test_envfile.py \
-	tests/stack/test_function_settings.py tests/stack/test_status_ticks.py tests/stack/test_watch_affected.py
+	tests/stack/test_function_settings.py tests/stack/test_process_start.py tests/stack/test_status_ticks.py tests/stack/test_watch_affected.py
 # Two workers, a file's tests on one: checkov and terraform validate are processes that keep a core busy each.
 test-fast: $(STAMP) ## the unit and pure tests (no PostgreSQL, no emulator): seconds
 	$(PY) -m pytest $(FAST_TESTS) -q -n 2 --dist loadfile
