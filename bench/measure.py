@@ -22,6 +22,7 @@ from botocore.config import Config
 
 from flow_scheduler import handler
 from flow_common.db import Database
+from flow_scheduler.clients import aws_config
 from flow_scheduler.deadline import Deadline
 from flow_scheduler.messages import Execution
 from flow_scheduler.sql import query
@@ -401,17 +402,7 @@ class _Accepted:
 
 def _client(concurrency: int):
     """An SQS client configured as the handler configures its own."""
-    return boto3.client(
-        "sqs",
-        config=Config(
-            region_name="us-east-1",
-            retries={"mode": "standard", "max_attempts": 3},
-            connect_timeout=3,
-            read_timeout=10,
-            max_pool_connections=concurrency,
-            parameter_validation=False,
-        ),
-    )
+    return boto3.client("sqs", config=aws_config("us-east-1", concurrency))
 
 
 def import_times(top: int = 6) -> dict:

@@ -15,8 +15,8 @@ import uuid
 from datetime import datetime, timezone
 
 import boto3
-from botocore.config import Config
 
+from flow_scheduler.clients import aws_config
 from flow_scheduler.messages import Execution
 from flow_scheduler.sqs import Sender
 
@@ -24,15 +24,7 @@ BATCH = 500  # the scheduler's default BATCH_SIZE
 
 
 def main(queue_url: str, warm_queue_url: str, count: int, concurrency: int) -> int:
-    client = boto3.client(
-        "sqs",
-        config=Config(
-            region_name="us-east-1",
-            retries={"mode": "standard", "max_attempts": 3},
-            max_pool_connections=concurrency,
-            parameter_validation=False,  # as the handler's client
-        ),
-    )
+    client = boto3.client("sqs", config=aws_config("us-east-1", concurrency))  # as the handler's client
     now = datetime.now(timezone.utc)
     executions = [Execution(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()), now) for _ in range(count)]
     warm = [Execution(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()), now) for _ in range(10 * concurrency)]

@@ -7,13 +7,13 @@ import os
 from functools import cache
 
 import boto3
-from botocore.config import Config
 
 from flow_common import logs
 from flow_common.db import Database, DatabaseUnavailable
 from flow_common.logs import log
 
 from . import metrics
+from .clients import aws_config
 from .config import ConfigError, load_settings
 from .deadline import Deadline
 from .fanout import Launcher, Origin, is_copy
@@ -27,15 +27,7 @@ def _tick() -> tuple[Tick, int]:
     settings = load_settings(os.environ)
     logs.configure(settings.log_level)
     # boto3 reads AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_SQS, ...) itself: set locally, unset on AWS.
-    aws = Config(
-        region_name=settings.region,
-        retries={"mode": "standard", "max_attempts": 3},
-        connect_timeout=3,
-        read_timeout=10,
-        max_pool_connections=settings.send_concurrency,
-        # SQS checks every request itself; botocore's client-side check costs CPU on each busy-tick call.
-        parameter_validation=False,
-    )
+    aws = aws_config(settings.region, settings.send_concurrency)
     secrets = boto3.client("secretsmanager", config=aws) if settings.use_db_secrets else None
     database = Database.for_settings(settings, secrets)
     sender = Sender(boto3.client("sqs", config=aws), settings.sqs_url, settings.send_concurrency)
