@@ -6,8 +6,11 @@ from __future__ import annotations
 import os
 import threading
 
+import boto3
+
 from flow_common.credentials import connection_params
 from flow_common.db import Database
+from flow_scheduler.clients import aws_config
 from flow_scheduler.config import load_settings
 from flow_scheduler.deadline import Deadline
 from flow_scheduler.sqs import Sender
@@ -91,7 +94,9 @@ def test_no_more_calls_into_an_outage_than_the_batch_that_found_it(db, sqs, queu
     add_workflows(db, 5 * 30)
     settings = load_settings(os.environ)
     database = Database(lambda: connection_params(settings), connect_timeout=5, ssl_mode="disable")
-    client = CountingClient(sqs)
+    # The handler's client: the outage costs each call the retries it costs the scheduler (the test's own
+    # client, botocore's defaults, spent about 35 s in backoff).
+    client = CountingClient(boto3.client("sqs", config=aws_config(settings.region, 1)))
     # One call at a time, 3 calls a batch: the second batch's first call may start as the first batch's
     # last one ends, its other two must not.
     tick = Tick(database, Sender(client, queue, concurrency=1), batch_size=30, redrive_after_seconds=60)
